@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// The payments engine: one package, three programs over one engine.
+// Layers, in dependency order (each a target):
+//   PaymentsCore      amounts, accounts, the ledger and its outcome codes (stdlib only, no I/O)
+//   PaymentsFormat    CSV/JSON line parsing and rendering of accounts and replies (pure bytes)
+//   CPaymentsLinux    a few lines of C that reach <sys/epoll.h> and friends
+//   PaymentsPlatform  the only module that calls Glibc: Errno, the syscall funnel, files, sockets, epoll
+//   PaymentsJournal   segments, records, CRC-32C, group commit, snapshots, recovery
+//   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
+//   payments / paymentsd / paymentsctl   thin mains
+import PackageDescription
+
+let package = Package(
+    name: "payments",
+    targets: [
+        .target(name: "PaymentsCore"),
+        .target(name: "PaymentsFormat", dependencies: ["PaymentsCore"]),
+        .target(name: "CPaymentsLinux"),
+        .target(name: "PaymentsPlatform", dependencies: ["CPaymentsLinux"]),
+        .target(name: "PaymentsJournal", dependencies: ["PaymentsPlatform"]),
+        .target(
+            name: "PaymentsServer",
+            dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal"]),
+        .executableTarget(
+            name: "payments", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"]),
+        .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer"]),
+        .executableTarget(
+            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform"]),
+        .executableTarget(
+            name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"],
+            path: "Benchmarks/payments-bench"),
+        .executableTarget(
+            name: "journal-bench", dependencies: ["PaymentsJournal", "PaymentsPlatform"],
+            path: "Benchmarks/journal-bench"),
+        .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
+        .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore"]),
+        .testTarget(
+            name: "PaymentsJournalTests",
+            dependencies: ["PaymentsJournal", "PaymentsPlatform", "journal-crash-child"]),
+        .executableTarget(
+            name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform"],
+            path: "Tests/JournalCrashChild"),
+        .testTarget(
+            name: "PaymentsServerTests",
+            dependencies: ["PaymentsServer", "PaymentsFormat", "PaymentsCore", "PaymentsPlatform"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["payments", "paymentsd", "paymentsctl", "PaymentsPlatform"]),
+    ]
+)

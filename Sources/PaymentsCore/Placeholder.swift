@@ -1,0 +1,1 @@
+// PaymentsCore: see Package.swift for what this layer holds.

@@ -1,0 +1,1 @@
+// PaymentsFormat: see Package.swift for what this layer holds.

@@ -1,0 +1,1 @@
+// PaymentsJournal: see Package.swift for what this layer holds.

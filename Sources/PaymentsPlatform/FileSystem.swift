@@ -1,0 +1,53 @@
+public import Glibc
+
+/// Path-level calls (rename, unlink, mkdir, directory listing), each through the funnel.
+public enum FileSystem {
+    /// Atomically replaces `to` with `from`. The corresponding C function is `rename`.
+    public static func rename(_ from: String, to: String) throws(SystemError) {
+        _ = try syscall("rename", "\(from) -> \(to)") { Glibc.rename(from, to) }
+    }
+
+    /// Removes a file. The corresponding C function is `unlink`.
+    public static func remove(_ path: String) throws(SystemError) {
+        _ = try syscall("unlink", path) { Glibc.unlink(path) }
+    }
+
+    /// Creates a directory with `mode`; an existing directory is not an error.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws(SystemError) {
+        if Glibc.mkdir(path, mode) == 0 { return }
+        let code = errno
+        if code == EEXIST, isDirectory(path) { return }
+        throw SystemError(call: "mkdir", subject: path, errno: code)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return Glibc.stat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return Glibc.stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The names in a directory (without `.` and `..`), sorted. The C functions are `opendir`/`readdir`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let dir = Glibc.opendir(path) else { throw SystemError(call: "opendir", subject: path, errno: errno) }
+        defer { Glibc.closedir(dir) }
+        var names: [String] = []
+        while let entry = Glibc.readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Makes a directory's entries (a rename, a new or removed file) durable: `fsync` on the directory.
+    public static func syncDirectory(_ path: String) throws(SystemError) {
+        let fd = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY)
+        defer { try? fd.close() }
+        try fd.sync()
+    }
+}

@@ -1,0 +1,1 @@
+// PaymentsServer: see Package.swift for what this layer holds.
