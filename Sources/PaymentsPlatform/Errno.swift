@@ -1,4 +1,4 @@
-public import Glibc
+import Glibc
 
 /// A failed system call: which call, on what (a path or an address, when there is one), and the
 /// `errno` it returned. Rendered as one line for people:

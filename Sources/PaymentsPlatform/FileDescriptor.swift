@@ -42,7 +42,7 @@ public struct FileDescriptor: Hashable, Sendable {
     }
 
     /// Reads at most `buffer.count` bytes at `offset`. The corresponding C function is `pread`.
-    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(SystemError) -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(SystemError) -> Int {
         try syscall("pread", label) { Glibc.pread(rawValue, buffer.baseAddress, buffer.count, offset) }
     }
 
@@ -69,12 +69,12 @@ public struct FileDescriptor: Hashable, Sendable {
     }
 
     /// Writes every byte at `offset`, looping over short writes. The corresponding C function is `pwrite`.
-    public func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(SystemError) {
+    public func writeAll(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(SystemError) {
         var done = 0
         while done < bytes.count {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
             done += try syscall("pwrite", label) {
-                Glibc.pwrite(rawValue, rest.baseAddress, rest.count, offset + Int64(done))
+                Glibc.pwrite(rawValue, rest.baseAddress, rest.count, offset + done)
             }
         }
     }
@@ -91,20 +91,20 @@ public struct FileDescriptor: Hashable, Sendable {
     }
 
     /// Cuts or extends the file to `length` bytes. The corresponding C function is `ftruncate`.
-    public func truncate(to length: Int64) throws(SystemError) {
+    public func truncate(to length: Int) throws(SystemError) {
         _ = try syscall("ftruncate", label) { Glibc.ftruncate(rawValue, length) }
     }
 
     /// The file's size in bytes. The corresponding C function is `fstat`.
-    public func size() throws(SystemError) -> Int64 {
+    public func size() throws(SystemError) -> Int {
         var st = Glibc.stat()
         _ = try syscall("fstat", label) { Glibc.fstat(rawValue, &st) }
-        return Int64(st.st_size)
+        return Int(st.st_size)
     }
 
     /// Moves the file offset. The corresponding C function is `lseek`.
     @discardableResult
-    public func seek(to offset: Int64, whence: Int32 = SEEK_SET) throws(SystemError) -> Int64 {
+    public func seek(to offset: Int, whence: Int32 = SEEK_SET) throws(SystemError) -> Int {
         try syscall("lseek", label) { Glibc.lseek(rawValue, offset, whence) }
     }
 
