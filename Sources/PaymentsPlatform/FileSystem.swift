@@ -22,12 +22,12 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool {
         var st = Glibc.stat()
-        return Glibc.stat(path, &st) == 0
+        return Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0
     }
 
     public static func isDirectory(_ path: String) -> Bool {
         var st = Glibc.stat()
-        return Glibc.stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        return Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The names in a directory (without `.` and `..`), sorted. The C functions are `opendir`/`readdir`.
