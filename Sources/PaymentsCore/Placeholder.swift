@@ -1,1 +1,0 @@
-// PaymentsCore: see Package.swift for what this layer holds.

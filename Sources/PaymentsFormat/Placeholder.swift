@@ -1,1 +1,0 @@
-// PaymentsFormat: see Package.swift for what this layer holds.

@@ -1,0 +1,11 @@
+import Glibc
+
+/// Ends the process with `status` (after a tool has flushed its own buffers).
+public func exitProcess(_ status: Int32) -> Never { Glibc.exit(status) }
+
+extension FileDescriptor {
+    /// Opens an existing file for reading.
+    public static func openForReading(_ path: String) throws(SystemError) -> FileDescriptor {
+        try open(path, O_RDONLY)
+    }
+}
