@@ -4,10 +4,10 @@ extension Ledger {
     /// Puts back one account exactly as it was saved.
     public func restore(_ account: Account) {
         let c = Int(account.client)
-        available[c] = account.available.units
-        held[c] = account.held.units
+        slots[c].available = account.available.units
+        slots[c].held = account.held.units
         markExists(c)
-        if account.locked { flags[c] |= Self.lockedFlag }
+        if account.locked { slots[c].flags |= Self.lockedFlag }
     }
 
     /// Puts back one consumed id with its state. Returns false for an id already present, which

@@ -106,6 +106,9 @@ public final class TransactionTable {
         }
     }
 
+    /// Reads the home slot of `id` so a later lookup finds it in cache (see `Ledger.apply(_:outcomes:)`).
+    func touch(_ id: UInt32) -> Int64 { slots[home(id)].amount }
+
     /// The stored transaction for `id`, if any deposit or withdrawal used it.
 
     public func lookup(_ id: UInt32) -> StoredTransaction? {

@@ -7,6 +7,12 @@ public enum CSVLine {
     public static func parse(_ line: UnsafeRawBufferPointer) -> ParsedLine {
         var end = line.count
         if end > 0, line[end - 1] == 0x0D { end -= 1 }
+        if let parsed = CSVFastPath.parse(line, end) { return parsed }
+        return parseGeneral(line, end)
+    }
+
+    /// Every form §1 allows, and the precise reason for every form it refuses.
+    static func parseGeneral(_ line: UnsafeRawBufferPointer, _ end: Int) -> ParsedLine {
         // Field boundaries: at most four fields, so at most three commas.
         var commas = (end, end, end)
         var found = 0

@@ -27,8 +27,7 @@ public struct LineSplitter {
         var start = 0
         let n = chunk.count
         while start < n {
-            var end = start
-            while end < n, chunk[end] != 0x0A { end += 1 }
+            let end = Self.newline(in: chunk, from: start)
             if end == n {
                 keep(UnsafeRawBufferPointer(rebasing: chunk[start..<n]), body)
                 return
@@ -49,6 +48,22 @@ public struct LineSplitter {
             }
             start = end + 1
         }
+    }
+
+    /// The index of the first `\n` at or after `start`, or `chunk.count`. Eight bytes at a time:
+    /// `(w - 0x01…) & ~w & 0x80…` flags the zero bytes of `w`, here the bytes equal to `\n`.
+    @inline(__always)
+    static func newline(in chunk: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var i = start
+        let n = chunk.count
+        while i + 8 <= n {
+            let w = chunk.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let zero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            if zero != 0 { return i + zero.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < n, chunk[i] != 0x0A { i += 1 }
+        return i
     }
 
     /// Hands out the last line when the stream ended without a newline after it.

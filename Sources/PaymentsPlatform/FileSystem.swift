@@ -25,6 +25,13 @@ public enum FileSystem {
         return Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0
     }
 
+    /// The size of a regular file, or nil when it is not one (a pipe, a missing file).
+    public static func regularFileSize(_ path: String) -> Int? {
+        var st = Glibc.stat()
+        guard Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(st.st_size)
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = Glibc.stat()
         return Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

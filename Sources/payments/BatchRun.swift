@@ -7,12 +7,28 @@ import PaymentsPlatform
 struct BatchRun {
     static let chunkBytes = 1 << 20
 
+    /// Transactions are applied in groups of this many (see `Ledger.apply(_:outcomes:)`).
+    static let batchSize = 256
+
+    /// The shortest line that consumes an id (`deposit,1,1,1` and a newline) is 14 bytes; a
+    /// typical one is about twice that. Sizing the id table from the input avoids regrowing it.
+    static let typicalLineBytes = 24
+
     let options: Options
-    let ledger = Ledger()
+    let ledger: Ledger
     var applied = 0, rejected = 0, malformed = 0
     var diagnostics = BufferedOutput(.standardError)
+    var pending: [Transaction] = []
+    var pendingLines: [Int] = []
+    var outcomes = [Outcome](repeating: .applied, count: BatchRun.batchSize)
 
-    init(options: Options) { self.options = options }
+    init(options: Options) {
+        self.options = options
+        let bytes = options.inputs.reduce(0) { $0 + (FileSystem.regularFileSize($1) ?? 0) }
+        ledger = Ledger(expectedTransactions: bytes / Self.typicalLineBytes)
+        pending.reserveCapacity(Self.batchSize)
+        pendingLines.reserveCapacity(Self.batchSize)
+    }
 
     /// Reads one input to its end. Throws when it cannot be opened or read.
     mutating func consume(_ path: String) throws(SystemError) {
@@ -36,6 +52,7 @@ struct BatchRun {
             lineNumber += 1
             handle(piece, name, lineNumber)
         }
+        applyPending(name)
     }
 
     @inline(__always)
@@ -48,16 +65,33 @@ struct BatchRun {
         switch parsed {
         case .skip: break
         case .transaction(let t):
-            switch ledger.apply(t) {
+            pending.append(t)
+            if options.verbose { pendingLines.append(lineNumber) }
+            if pending.count == Self.batchSize { applyPending(name) }
+        case .malformed(let error):
+            malformed += 1
+            if options.verbose {
+                applyPending(name)  // keeps the diagnostics in line order
+                note(name, lineNumber, "malformed: \(error.message)")
+            }
+        }
+    }
+
+    mutating func applyPending(_ name: String) {
+        if pending.isEmpty { return }
+        outcomes.withUnsafeMutableBufferPointer { out in
+            pending.withUnsafeBufferPointer { ledger.apply($0, outcomes: out.baseAddress!) }
+        }
+        for i in pending.indices {
+            switch outcomes[i] {
             case .applied: applied += 1
             case .rejected(let reason):
                 rejected += 1
-                if options.verbose { note(name, lineNumber, "rejected: \(reason.reason)") }
+                if options.verbose { note(name, pendingLines[i], "rejected: \(reason.reason)") }
             }
-        case .malformed(let error):
-            malformed += 1
-            if options.verbose { note(name, lineNumber, "malformed: \(error.message)") }
         }
+        pending.removeAll(keepingCapacity: true)
+        pendingLines.removeAll(keepingCapacity: true)
     }
 
     /// One diagnostic line, built only under `--verbose`: refused lines are frequent and cheap.
