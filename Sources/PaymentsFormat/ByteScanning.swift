@@ -1,6 +1,6 @@
 import PaymentsCore
 
-/// Small byte-level helpers shared by the CSV and JSON readers.
+/// Small byte-level helpers shared by the CSV and JSON readers and the daemon's command reader.
 extension UnsafeRawBufferPointer {
     /// The range with leading and trailing spaces and tabs removed.
     @inline(__always)
@@ -17,7 +17,7 @@ extension UnsafeRawBufferPointer {
 
     /// Whether `range` equals `word` ignoring ASCII case (`word` is lower case).
     @inline(__always)
-    func equalsIgnoringCase(_ range: Range<Int>, _ word: StaticString) -> Bool {
+    public func equalsIgnoringCase(_ range: Range<Int>, _ word: StaticString) -> Bool {
         guard range.count == word.utf8CodeUnitCount else { return false }
         let w = word.utf8Start
         for k in 0..<range.count where self[range.lowerBound + k] | 0x20 != w[k] { return false }
@@ -26,7 +26,7 @@ extension UnsafeRawBufferPointer {
 
     /// A decimal integer made of digits only, no larger than `limit`; nil otherwise.
     @inline(__always)
-    func parseUnsigned(_ range: Range<Int>, limit: UInt64) -> UInt64? {
+    public func parseUnsigned(_ range: Range<Int>, limit: UInt64) -> UInt64? {
         if range.isEmpty { return nil }
         var value: UInt64 = 0
         for k in range {
