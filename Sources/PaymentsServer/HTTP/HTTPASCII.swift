@@ -26,7 +26,8 @@ enum HTTPASCII {
     static func lowercased(_ c: UInt8) -> UInt8 { (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c }
 
     /// Exact, case-sensitive comparison of `b[r]` with an ASCII literal.
-    static func matches(_ b: [UInt8], _ r: Range<Int>, _ literal: StaticString) -> Bool {
+    static func matches<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes, _ r: Range<Int>, _ literal: StaticString) -> Bool
+    where Bytes.Index == Int {
         guard r.count == literal.utf8CodeUnitCount else { return false }
         let p = literal.utf8Start
         var i = 0
@@ -38,7 +39,9 @@ enum HTTPASCII {
     }
 
     /// Case-insensitive comparison of `b[r]` with a lowercase ASCII literal.
-    static func matchesIgnoringCase(_ b: [UInt8], _ r: Range<Int>, _ lowercase: StaticString) -> Bool {
+    static func matchesIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(
+        _ b: Bytes, _ r: Range<Int>, _ lowercase: StaticString
+    ) -> Bool where Bytes.Index == Int {
         guard r.count == lowercase.utf8CodeUnitCount else { return false }
         let p = lowercase.utf8Start
         var i = 0
