@@ -40,7 +40,9 @@ public enum HTTPStatus: Int, Sendable, Hashable, CaseIterable {
 
     /// The reason phrase alone, for logs and error bodies.
     public var reasonPhrase: String {
-        let line = statusLine.description  // "HTTP/1.1 404 Not Found\r\n"
-        return String(line.dropFirst(13).dropLast(2))
+        // "HTTP/1.1 404 Not Found\r\n", counted in bytes: "\r\n" is one Character.
+        let line = statusLine
+        let bytes = UnsafeBufferPointer(start: line.utf8Start, count: line.utf8CodeUnitCount)
+        return String(decoding: bytes.dropFirst(13).dropLast(2), as: UTF8.self)
     }
 }
