@@ -16,6 +16,8 @@ public struct HTTPParserLimits: Sendable, Hashable {
     /// Bytes reserved up front for a body: a client that declares 16 MiB and sends nothing
     /// must not make us allocate 16 MiB.
     public static let bodyReserveBytes = 64 * 1024
+    /// Header offsets are stored in 32 bits; no sane limit comes near this.
+    public static let maxSupportedHeaderBytes = 1 << 30
 
     public var maxHeaderBytes: Int
     public var maxBodyBytes: Int
@@ -28,7 +30,6 @@ public struct HTTPParserLimits: Sendable, Hashable {
         maxBodyBytes: Int = defaultMaxBodyBytes,
         requireHostInHTTP11: Bool = true
     ) {
-        precondition(maxHeaderBytes > 0 && maxBodyBytes >= 0, "HTTP limits must be positive")
         self.maxHeaderBytes = maxHeaderBytes
         self.maxBodyBytes = maxBodyBytes
         self.requireHostInHTTP11 = requireHostInHTTP11

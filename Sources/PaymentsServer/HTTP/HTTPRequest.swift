@@ -70,41 +70,25 @@ public struct HTTPRequest: Sendable, Hashable {
 }
 
 /// Where each kept field's value sits in `HTTPRequest.storage`. Fixed fields instead of a
-/// dictionary: no allocation, and seven optionals are cheaper than hashing.
+/// dictionary: no allocation and no hashing. Offsets are 32-bit (storage is bounded by the
+/// header limit) to keep requests small: they are moved several times per parse.
 struct HTTPFieldRanges: Sendable, Hashable {
-    private var ranges: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) =
-        (nil, nil, nil, nil, nil, nil, nil)
+    private var starts = SIMD8<UInt32>(repeating: UInt32.max)  // UInt32.max: absent
+    private var ends = SIMD8<UInt32>(repeating: 0)
 
     subscript(name: HTTPHeaderName) -> Range<Int>? {
         get {
-            switch name {
-            case .contentLength: ranges.0
-            case .transferEncoding: ranges.1
-            case .connection: ranges.2
-            case .expect: ranges.3
-            case .accept: ranges.4
-            case .contentType: ranges.5
-            case .host: ranges.6
-            }
+            let start = starts[name.rawValue]
+            return start == UInt32.max ? nil : Int(start)..<Int(ends[name.rawValue])
         }
         set {
-            switch name {
-            case .contentLength: ranges.0 = newValue
-            case .transferEncoding: ranges.1 = newValue
-            case .connection: ranges.2 = newValue
-            case .expect: ranges.3 = newValue
-            case .accept: ranges.4 = newValue
-            case .contentType: ranges.5 = newValue
-            case .host: ranges.6 = newValue
+            if let r = newValue {
+                starts[name.rawValue] = UInt32(r.lowerBound)
+                ends[name.rawValue] = UInt32(r.upperBound)
+            } else {
+                starts[name.rawValue] = UInt32.max
+                ends[name.rawValue] = 0
             }
         }
-    }
-
-    static func == (a: HTTPFieldRanges, b: HTTPFieldRanges) -> Bool {
-        HTTPHeaderName.allCases.allSatisfy { a[$0] == b[$0] }
-    }
-
-    func hash(into hasher: inout Hasher) {
-        for name in HTTPHeaderName.allCases { hasher.combine(self[name]) }
     }
 }

@@ -49,6 +49,9 @@ public struct HTTPRequestParser: Sendable {
     }
 
     public init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        precondition(limits.maxHeaderBytes > 0 && limits.maxHeaderBytes <= HTTPParserLimits.maxSupportedHeaderBytes,
+                     "maxHeaderBytes must be in 1...\(HTTPParserLimits.maxSupportedHeaderBytes)")
+        precondition(limits.maxBodyBytes >= 0, "maxBodyBytes must not be negative")
         self.limits = limits
     }
 
