@@ -1,5 +1,5 @@
 // A latency histogram with fixed buckets, integer-only so that observing costs a few compares
-// and adds, and rendering is exact (no Double anywhere, as for amounts).
+// and adds, and rendering is exact (no binary floating point anywhere, as for amounts).
 
 /// Counts of observed durations per bucket, their sum and count, in nanoseconds.
 /// Buckets are upper-inclusive, as Prometheus' `le` ("less or equal") says.

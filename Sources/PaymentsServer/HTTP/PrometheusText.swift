@@ -2,7 +2,7 @@
 // https://prometheus.io/docs/instrumenting/exposition_formats/
 //
 // Values are integers (counts, bytes, seconds) or exact decimal seconds from integer
-// nanoseconds: no Double on the way, so what is shown is exactly what was counted.
+// nanoseconds: no floating point on the way, so what is shown is exactly what was counted.
 
 /// A page of metrics being written. Write each family's `# HELP`/`# TYPE` once (`family`),
 /// then its samples; or use `counter`/`gauge`/`histogram` for a whole family at once.
