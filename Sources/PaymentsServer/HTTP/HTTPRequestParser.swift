@@ -7,9 +7,11 @@ public enum HTTPParserEvent: Sendable, Hashable {
     /// (pipelining).
     case request(HTTPRequest)
     /// The head of a request carrying `Expect: 100-continue` is complete and none of its body
-    /// has arrived: write `HTTP/1.1 100 Continue\r\n\r\n` (`HTTPResponse.continueBytes`)
-    /// now, before the response to any earlier pipelined request is finished is fine too.
-    /// Returned at most once per request; then keep calling `next()` as usual.
+    /// has arrived: the client waits for `HTTP/1.1 100 Continue\r\n\r\n`
+    /// (`HTTPResponse.continueBytes`). Queue it in response order, i.e. after the responses to
+    /// earlier pipelined requests: a 100 written before them would be taken as theirs.
+    /// Returned at most once per request, never for HTTP/1.0, never for a body already refused
+    /// (413/411 come as `.error` instead); then keep calling `next()` as usual.
     case sendContinue
     /// Everything buffered has been consumed; feed more bytes.
     case needMoreData
@@ -21,10 +23,21 @@ public enum HTTPParserEvent: Sendable, Hashable {
 /// Parses requests from bytes fed in any split: one byte at a time, or many pipelined requests
 /// in one read, give the same requests.
 ///
-/// Driving it: after each read, `feed(bytes)`, then call `next()` until it returns
-/// `.needMoreData` (or `.error`). Feed again only after that: the parser then holds at most one
-/// read plus the unfinished head of one request (≤ `maxHeaderBytes`); body bytes move into the
-/// request's body as they arrive, bounded by `maxBodyBytes`.
+/// Driving it, per connection:
+///
+///     parser.feed(bytesJustRead)
+///     loop: switch parser.next() {
+///     case .request(let r):  route and answer r, in order; if !r.keepAlive, answer and close
+///                            after it (ignore whatever follows it)
+///     case .sendContinue:    queue HTTPResponse.continueBytes (after earlier responses)
+///     case .needMoreData:    stop; read again (408 on idle timeout if hasPartialRequest)
+///     case .error(let s):    queue HTTPResponse.appendError(s, ..., close: true); close after
+///     }
+///
+/// Feed again only after `next()` said `.needMoreData`: the parser then holds at most one read
+/// plus the unfinished head of one request (≤ `maxHeaderBytes`); body bytes move into the
+/// request's body as they arrive, bounded by `maxBodyBytes`. A server applying backpressure
+/// (too many responses pending) simply stops calling `next()` and stops reading.
 public struct HTTPRequestParser: Sendable {
     public let limits: HTTPParserLimits
 
