@@ -53,14 +53,16 @@ enum HTTPASCII {
     }
 
     /// Whether `b[r]` starts with a lowercase ASCII literal, ignoring case.
-    static func hasPrefixIgnoringCase(_ b: [UInt8], _ r: Range<Int>, _ lowercase: StaticString) -> Bool {
+    static func hasPrefixIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(
+        _ b: Bytes, _ r: Range<Int>, _ lowercase: StaticString
+    ) -> Bool where Bytes.Index == Int {
         let n = lowercase.utf8CodeUnitCount
         guard r.count >= n else { return false }
         return matchesIgnoringCase(b, r.lowerBound..<(r.lowerBound + n), lowercase)
     }
 
     /// `r` without leading and trailing spaces and tabs (OWS of RFC 9110 §5.6.3).
-    static func trimmed(_ b: [UInt8], _ r: Range<Int>) -> Range<Int> {
+    static func trimmed<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes, _ r: Range<Int>) -> Range<Int> where Bytes.Index == Int {
         var lo = r.lowerBound
         var hi = r.upperBound
         while lo < hi, isWhitespace(b[lo]) { lo += 1 }
@@ -70,7 +72,9 @@ enum HTTPASCII {
 
     /// Calls `body` with each comma-separated element of a header list, trimmed, empty ones
     /// skipped (RFC 9110 §5.6.1).
-    static func forEachListElement(_ b: [UInt8], _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
+    static func forEachListElement<Bytes: RandomAccessCollection<UInt8>>(
+        _ b: Bytes, _ r: Range<Int>, _ body: (Range<Int>) -> Void
+    ) where Bytes.Index == Int {
         var start = r.lowerBound
         for i in r where b[i] == 0x2C {
             let element = trimmed(b, start..<i)

@@ -3,7 +3,7 @@
 enum HTTPChunkSize {
     /// The size of a chunk-size line `1a2b[ ;ext...]`, or nil if it is not one. Saturates at
     /// `Int.max` so an absurd size is reported as too large (413), not as malformed.
-    static func parse(_ b: [UInt8], _ line: Range<Int>) -> Int? {
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Int? {
         var i = line.lowerBound
         var size = 0
         while i < line.upperBound, let digit = hexValue(b[i]) {
@@ -31,7 +31,7 @@ enum HTTPChunkSize {
 
     /// A trailer line we are about to drop must still look like a field: a name, a colon,
     /// no fold. Garbage there means the framing is off.
-    static func isPlausibleField(_ b: [UInt8], _ line: Range<Int>) -> Bool {
+    static func isPlausibleField(_ b: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) -> Bool {
         var i = line.lowerBound
         while i < line.upperBound, HTTPASCII.isTokenChar(b[i]) { i += 1 }
         return i > line.lowerBound && i < line.upperBound && b[i] == HTTPASCII.colon

@@ -31,7 +31,7 @@ enum HTTPHeadParser {
 
     /// Parses `method SP target SP version` (RFC 9112 §3). Single spaces only: anything
     /// looser is how request smuggling starts.
-    static func parseRequestLine(_ b: [UInt8], _ line: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
+    static func parseRequestLine(_ b: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
         var i = line.lowerBound
         while i < line.upperBound, b[i] != HTTPASCII.space {
             guard HTTPASCII.isTokenChar(b[i]) else { return .badRequest }
@@ -57,7 +57,7 @@ enum HTTPHeadParser {
 
     /// `HTTP/1.0` and `HTTP/1.1` are spoken; `HTTP/<digits>[.<digits>]` is a version we do not
     /// speak (505); anything else is not HTTP (400).
-    static func parseVersion(_ b: [UInt8], _ r: Range<Int>) -> VersionResult {
+    static func parseVersion(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> VersionResult {
         if HTTPASCII.matches(b, r, "HTTP/1.1") { return .version(.http11) }
         if HTTPASCII.matches(b, r, "HTTP/1.0") { return .version(.http10) }
         guard r.count > 5, HTTPASCII.matches(b, r.lowerBound..<(r.lowerBound + 5), "HTTP/") else {
@@ -83,7 +83,7 @@ enum HTTPHeadParser {
     /// Copies the target into the request's storage, split into path and query. Accepts
     /// origin-form (`/p?q`), absolute-form (`http://host/p?q`, which RFC 9112 §3.2.2 says a
     /// server must accept) and `*`.
-    static func storeTarget(_ b: [UInt8], _ target: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
+    static func storeTarget(_ b: UnsafeBufferPointer<UInt8>, _ target: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
         var start = target.lowerBound
         head.storage.reserveCapacity(target.count + 64)
         let base = head.storage.count
@@ -99,7 +99,7 @@ enum HTTPHeadParser {
             }
             start = pathStart
         }
-        head.storage.append(contentsOf: b[start..<target.upperBound])
+        head.storage.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<target.upperBound]))
         let end = head.storage.count
         if let q = head.storage[base..<end].firstIndex(of: 0x3F) {
             head.pathRange = base..<q
@@ -111,7 +111,7 @@ enum HTTPHeadParser {
     }
 
     /// Index just after the authority of `http://authority...`, or nil if not absolute-form.
-    private static func absoluteFormPathStart(_ b: [UInt8], _ target: Range<Int>) -> Int? {
+    private static func absoluteFormPathStart(_ b: UnsafeBufferPointer<UInt8>, _ target: Range<Int>) -> Int? {
         let afterScheme: Int
         if HTTPASCII.hasPrefixIgnoringCase(b, target, "http://") {
             afterScheme = target.lowerBound + 7
@@ -127,7 +127,7 @@ enum HTTPHeadParser {
 
     /// Parses `name: value` (RFC 9112 §5). Refuses obs-fold, spaces before the colon, and
     /// control bytes in values: each has been used to make two parsers disagree.
-    static func parseHeaderLine(_ b: [UInt8], _ line: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
+    static func parseHeaderLine(_ b: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, into head: inout HTTPHeadBuilder) -> HTTPStatus? {
         guard !HTTPASCII.isWhitespace(b[line.lowerBound]) else { return .badRequest }  // obs-fold
         var colon = line.lowerBound
         while colon < line.upperBound, b[colon] != HTTPASCII.colon {
@@ -145,7 +145,7 @@ enum HTTPHeadParser {
     }
 
     /// Records a kept field and acts on the ones that decide framing and keep-alive.
-    private static func apply(_ name: HTTPHeaderName, _ b: [UInt8], _ value: Range<Int>, to head: inout HTTPHeadBuilder) -> HTTPStatus? {
+    private static func apply(_ name: HTTPHeaderName, _ b: UnsafeBufferPointer<UInt8>, _ value: Range<Int>, to head: inout HTTPHeadBuilder) -> HTTPStatus? {
         switch name {
         case .contentLength:
             guard let length = parseContentLength(b, value) else { return .badRequest }
@@ -172,7 +172,7 @@ enum HTTPHeadParser {
         }
         if head.fields[name] == nil {
             let start = head.storage.count
-            head.storage.append(contentsOf: b[value])
+            head.storage.append(contentsOf: UnsafeBufferPointer(rebasing: b[value]))
             head.fields[name] = start..<head.storage.count
         }
         return nil
@@ -180,7 +180,7 @@ enum HTTPHeadParser {
 
     /// Digits only (no sign, no list). Saturates at `Int.max` so that an absurd length is
     /// reported as too large (413) rather than malformed.
-    static func parseContentLength(_ b: [UInt8], _ r: Range<Int>) -> Int? {
+    static func parseContentLength(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
         guard !r.isEmpty else { return nil }
         var n = 0
         for i in r {

@@ -20,7 +20,7 @@ public enum HTTPHeaderName: Int, Sendable, Hashable, CaseIterable {
 
     /// The kept field named by `b[r]`, or nil for one we drop. Dispatches on length first
     /// so that most unknown names cost one comparison.
-    static func recognise(_ b: [UInt8], _ r: Range<Int>) -> HTTPHeaderName? {
+    static func recognise<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes, _ r: Range<Int>) -> HTTPHeaderName? where Bytes.Index == Int {
         let candidate: HTTPHeaderName
         switch r.count {
         case 4: candidate = .host

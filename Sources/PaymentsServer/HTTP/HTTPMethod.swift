@@ -6,7 +6,7 @@ public enum HTTPMethod: UInt8, Sendable, Hashable {
     case get, head, post, put, delete, options, patch, trace, connect, other
 
     /// Recognises a method token already checked to be `tchar`s.
-    static func recognise(_ b: [UInt8], _ r: Range<Int>) -> HTTPMethod {
+    static func recognise<Bytes: RandomAccessCollection<UInt8>>(_ b: Bytes, _ r: Range<Int>) -> HTTPMethod where Bytes.Index == Int {
         let s = r.lowerBound
         switch r.count {
         case 3:

@@ -192,10 +192,12 @@ public struct HTTPRequestParser: Sendable {
                 // RFC 9112 §2.2: empty lines before a request line (a CRLF some clients send
                 // after a POST body) are skipped; they still count against the header limit.
                 if line.isEmpty { return .again }
-                return HTTPHeadParser.parseRequestLine(buffer, line, into: &head).map(Step.fail) ?? .again
+                let status = buffer.withUnsafeBufferPointer { HTTPHeadParser.parseRequestLine($0, line, into: &head) }
+                return status.map(Step.fail) ?? .again
             }
             if line.isEmpty { return finishHead() }
-            return HTTPHeadParser.parseHeaderLine(buffer, line, into: &head).map(Step.fail) ?? .again
+            let status = buffer.withUnsafeBufferPointer { HTTPHeadParser.parseHeaderLine($0, line, into: &head) }
+            return status.map(Step.fail) ?? .again
         }
     }
 
@@ -264,7 +266,7 @@ public struct HTTPRequestParser: Sendable {
         case .needMore: return .event(.needMoreData)
         case .tooLong: return .fail(.badRequest)
         case .line(let line, _):
-            guard let size = HTTPChunkSize.parse(buffer, line) else { return .fail(.badRequest) }
+            guard let size = buffer.withUnsafeBufferPointer({ HTTPChunkSize.parse($0, line) }) else { return .fail(.badRequest) }
             if size == 0 {
                 state = .trailers(bytes: 0)
             } else {
@@ -301,7 +303,7 @@ public struct HTTPRequestParser: Sendable {
         case .tooLong: return .fail(.requestHeaderFieldsTooLarge)
         case .line(let line, let consumed):
             if line.isEmpty { return .event(emit()) }
-            guard HTTPChunkSize.isPlausibleField(buffer, line) else { return .fail(.badRequest) }
+            guard buffer.withUnsafeBufferPointer({ HTTPChunkSize.isPlausibleField($0, line) }) else { return .fail(.badRequest) }
             state = .trailers(bytes: bytes + consumed)
             return .again
         }
