@@ -102,6 +102,31 @@ import Testing
         #expect(parser.bufferedBytes == 0)
     }
 
+    @Test func bodyBytesDoNotStayBuffered() {
+        var parser = HTTPRequestParser()
+        parser.feed(Array("POST /t HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n".utf8))
+        #expect(parser.next() == .needMoreData)
+        let piece = [UInt8](repeating: 0x41, count: 64 * 1024)
+        for _ in 0..<15 {
+            parser.feed(piece)
+            #expect(parser.next() == .needMoreData)
+            #expect(parser.bufferedBytes == 0)
+            #expect(parser.hasPartialRequest)
+        }
+        parser.feed(piece + Array("GET / HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
+        guard case .request(let r) = parser.next() else {
+            Issue.record("no request")
+            return
+        }
+        #expect(r.body.count == 1_048_576)
+        guard case .request(let g) = parser.next() else {
+            Issue.record("no pipelined GET")
+            return
+        }
+        #expect(g.method == .get)
+        #expect(parser.next() == .needMoreData)
+    }
+
     @Test func endlessLeadingEmptyLinesAre431() {
         #expect(HTTPTestFeed.errorStatus(String(repeating: "\r\n", count: 5000)) == .requestHeaderFieldsTooLarge)
     }
