@@ -6,6 +6,9 @@ import CPaymentsLinux
 public struct EventFD: Sendable {
     public let descriptor: FileDescriptor
 
+    /// Wraps a descriptor made by `make` (for example one handed out by its owner to wait on).
+    public init(descriptor: FileDescriptor) { self.descriptor = descriptor }
+
     /// The corresponding C function is `eventfd`.
     public static func make(label: String = "eventfd") throws(SystemError) -> EventFD {
         let fd = try syscall("eventfd") { CPaymentsLinux.eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)) }
