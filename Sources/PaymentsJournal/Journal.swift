@@ -16,7 +16,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
     private var buffered = 0
     private var appendFailure: JournalError?
     private var currentBytes: Int
-    private var currentFD: FileDescriptor
+    private(set) var currentFD: FileDescriptor
     /// Segments replay reads, oldest first; the last is the one being appended to.
     var segments: [Recovery.Segment]
     public private(set) var lastLSN: UInt64
@@ -38,10 +38,25 @@ public final class Journal: JournalStore, @unchecked Sendable {
         do {
             var recovery = Recovery(directory: options.directory, mode: .repair)
             try recovery.run(loadSnapshot: true)
+            try syncRecovered(recovery.segments, in: options.directory)
             return try Journal(options: options, recovery: recovery, lockFile: lock)
         } catch {
             try? lock.close()
             throw error
+        }
+    }
+
+    /// What recovery read may still be only in the page cache (the previous process died before
+    /// its sync): make it durable before new records are appended after it, so a power loss
+    /// cannot take an older segment and leave a newer one. Cheap when it is already clean.
+    private static func syncRecovered(_ segments: [Recovery.Segment], in directory: String) throws(JournalError) {
+        try io { () throws(SystemError) in
+            for segment in segments {
+                let fd = try FileDescriptor.open(path(directory, segment.name), OpenFlags.readOnly)
+                defer { try? fd.close() }
+                try fd.dataSync()
+            }
+            try FileSystem.syncDirectory(directory)
         }
     }
 
