@@ -21,6 +21,8 @@ public final class Journal: JournalStore, @unchecked Sendable {
     var segments: [Recovery.Segment]
     public private(set) var lastLSN: UInt64
     private var bytesSinceSnapshot = 0
+    /// The newest snapshot on disk (recovered or written since).
+    public internal(set) var snapshotLSN: UInt64
     private var snapshotPayloadTaken: [UInt8]?
     private let lockFile: FileDescriptor
 
@@ -60,14 +62,14 @@ public final class Journal: JournalStore, @unchecked Sendable {
         }
     }
 
+    /// Takes `LOCK` so that two processes never append to the same journal.
     private static func lockDirectory(_ directory: String) throws(JournalError) -> FileDescriptor {
         let file = path(directory, DirectoryListing.lockFileName)
-        return try io { () throws(SystemError) in
-            let fd = try FileDescriptor.open(file, OpenFlags.readWrite | OpenFlags.create)
-            if try fd.tryLockExclusive() { return fd }
-            try? fd.close()
-            throw SystemError(call: "flock", subject: file, errno: 11)
-        }
+        let fd = try io { () throws(SystemError) in try FileDescriptor.open(file, OpenFlags.readWrite | OpenFlags.create) }
+        let locked: Bool
+        do { locked = try fd.tryLockExclusive() } catch { try? fd.close(); throw .system(error) }
+        if !locked { try? fd.close(); throw .locked(directory: directory) }
+        return fd
     }
 
     private init(options: JournalOptions, recovery: Recovery, lockFile: FileDescriptor) throws(JournalError) {
@@ -78,6 +80,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
         writeBufferCapacity = max(options.writeBufferBytes, RecordFraming.headerBytes)
         writeBuffer = .allocate(byteCount: writeBufferCapacity, alignment: 16)
         lastLSN = recovery.report.lastLSN
+        snapshotLSN = recovery.report.snapshotLSN
         segments = recovery.segments
         if let last = segments.last, last.lastLSN >= recovery.report.snapshotLSN {
             currentFD = try Self.reopen(path(options.directory, last.name), at: last.validEnd)
@@ -219,9 +222,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
     public func sync() throws(JournalError) -> UInt64 {
         syncSerial.lock()
         defer { syncSerial.unlock() }
-        let work: SyncWork
-        do { work = try takeSyncWork() } catch { throw error }
-        guard let work else { return durableLSN }
+        guard let work = try takeSyncWork() else { return durableLSN }
         do {
             try io { () throws(SystemError) in
                 for fd in work.retired { try fd.dataSync(); try? fd.close() }
@@ -280,5 +281,8 @@ public final class Journal: JournalStore, @unchecked Sendable {
         return snapshotPayloadTaken
     }
 
-    func snapshotWritten() { bytesSinceSnapshot = 0 }
+    func snapshotWritten(_ lsn: UInt64) {
+        bytesSinceSnapshot = 0
+        snapshotLSN = lsn
+    }
 }

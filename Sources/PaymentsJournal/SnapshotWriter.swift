@@ -12,8 +12,8 @@ extension Journal {
     /// Runs on the appending thread and blocks it for the write and syncs. A failure leaves the
     /// journal usable (the snapshot is simply not taken) unless it was the journal sync.
     public func writeSnapshot(throughLSN lsn: UInt64, payload: UnsafeRawBufferPointer) throws(JournalError) {
-        guard lsn <= lastLSN, lsn >= recovery.snapshotLSN else {
-            throw .invalidArgument("snapshot LSN \(lsn) outside \(recovery.snapshotLSN)...\(lastLSN)")
+        guard lsn <= lastLSN, lsn >= snapshotLSN else {
+            throw .invalidArgument("snapshot LSN \(lsn) outside \(snapshotLSN)...\(lastLSN)")
         }
         try flush()
         try sync()
@@ -30,7 +30,7 @@ extension Journal {
             try? io { () throws(SystemError) in try FileSystem.remove(temp) }
             throw error
         }
-        snapshotWritten()
+        snapshotWritten(lsn)
         try removeFilesCovered(by: lsn)
     }
 

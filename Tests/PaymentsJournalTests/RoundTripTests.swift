@@ -49,7 +49,7 @@ import Testing
     @Test func secondOpenIsRefused() throws {
         let dir = TempDir()
         let journal = try Journal.open(JournalOptions(directory: dir.path))
-        #expect(throws: JournalError.self) { try Journal.open(JournalOptions(directory: dir.path)) }
+        #expect(throws: JournalError.locked(directory: dir.path)) { try Journal.open(JournalOptions(directory: dir.path)) }
         try journal.close()
     }
 
