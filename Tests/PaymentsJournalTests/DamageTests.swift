@@ -134,3 +134,49 @@ import Testing
 func FileManagerShimRemove(_ path: String) throws {
     try FileManager.default.removeItem(atPath: path)
 }
+
+@Suite struct RollOverDamageTests {
+    static func options(_ dir: TempDir) -> JournalOptions { JournalOptions(directory: dir.path, segmentBytes: 4096) }
+
+    /// A crash while rolling over can leave a last segment shorter than its header: removed.
+    @Test func headerlessLastSegmentIsRemoved() throws {
+        let dir = TempDir()
+        try makeJournal(dir, count: 1000, segmentBytes: 4096)
+        let next = SegmentFormat.fileName(firstLSN: 1001)
+        writeFileBytes(dir.file(next), Array(SegmentFormat.encodeHeader(firstLSN: 1001)[..<10]))
+        #expect(Journal.verify(directory: dir.path).outcome == .repairable)
+        let journal = try Journal.open(Self.options(dir))
+        #expect(journal.recovery.lastLSN == 1000)
+        #expect(journal.recovery.truncatedBytes == 10)
+        expectTestRecords(try replayAll(journal), first: 1, last: 1000)
+        try appendTestRecords(journal, through: 1100)
+        try journal.close()
+        let again = try Journal.open(Self.options(dir))
+        expectTestRecords(try replayAll(again), first: 1, last: 1100)
+        try again.close()
+    }
+
+    @Test func tornTailAfterRollOver() throws {
+        let dir = TempDir()
+        try makeJournal(dir, count: 1000, segmentBytes: 4096)
+        let last = dir.file(dir.segmentNames().last!)
+        var image = fileBytes(last)
+        let lastStart = recordOffsets(image).last!
+        image.removeLast(image.count - lastStart - 3)
+        writeFileBytes(last, image)
+        let journal = try Journal.open(Self.options(dir))
+        #expect(journal.recovery.lastLSN == 999)
+        #expect(journal.recovery.truncatedFile == last && journal.recovery.truncatedBytes == 3)
+        expectTestRecords(try replayAll(journal), first: 1, last: 999)
+        try journal.close()
+    }
+
+    @Test func verifyCleanJournal() throws {
+        let dir = TempDir()
+        try makeJournal(dir, count: 5000, segmentBytes: 4096)
+        let result = Journal.verify(directory: dir.path)
+        #expect(result.outcome == .clean && result.exitStatus == 0)
+        #expect(result.report.lastLSN == 5000 && result.report.recordsToReplay == 5000)
+        #expect(result.report.segmentFiles == dir.segmentNames())
+    }
+}
