@@ -272,6 +272,9 @@ public final class Journal: JournalStore, @unchecked Sendable {
     // MARK: Snapshots support
 
     /// True once `snapshotAfterBytes` of records were appended since the last snapshot (or open).
+    /// Bytes in the live segments plus the unflushed buffer (the daemon's `journal_bytes`).
+    public var journalBytes: Int { segments.reduce(buffered) { $0 + $1.validEnd } }
+
     public var shouldSnapshot: Bool { bytesSinceSnapshot >= options.snapshotAfterBytes }
 
     /// The newest snapshot's payload as recovery read and checked it (nil if none); handed over

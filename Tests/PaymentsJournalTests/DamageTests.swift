@@ -178,5 +178,8 @@ func FileManagerShimRemove(_ path: String) throws {
         #expect(result.outcome == .clean && result.exitStatus == 0)
         #expect(result.report.lastLSN == 5000 && result.report.recordsToReplay == 5000)
         #expect(result.report.segmentFiles == dir.segmentNames())
+        let journal = try Journal.open(Self.options(dir))
+        #expect(journal.journalBytes == dir.segmentNames().reduce(0) { $0 + fileBytes(dir.file($1)).count })
+        try journal.close()
     }
 }
