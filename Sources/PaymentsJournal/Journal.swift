@@ -35,7 +35,7 @@ public final class Journal: JournalStore, @unchecked Sendable {
     /// Opens (creating if needed) the journal in `options.directory`, recovering what is there.
     /// Throws on damage that recovery must not repair, and `.locked` if another process has it.
     public static func open(_ options: JournalOptions) throws(JournalError) -> Journal {
-        try io { () throws(SystemError) in try FileSystem.makeDirectory(options.directory) }
+        try makeDataDirectory(options.directory)
         let lock = try lockDirectory(options.directory)
         do {
             var recovery = Recovery(directory: options.directory, mode: .repair)
@@ -59,6 +59,18 @@ public final class Journal: JournalStore, @unchecked Sendable {
                 try fd.dataSync()
             }
             try FileSystem.syncDirectory(directory)
+        }
+    }
+
+    /// Creates the data directory if missing, and syncs its parent so the new directory itself
+    /// survives a power loss along with the records later synced inside it.
+    private static func makeDataDirectory(_ directory: String) throws(JournalError) {
+        if FileSystem.isDirectory(directory) { return }
+        try io { () throws(SystemError) in
+            try FileSystem.makeDirectory(directory)
+            var parent = String(directory.reversed().drop { $0 == "/" }.drop { $0 != "/" }.reversed())
+            if parent.isEmpty { parent = directory.hasPrefix("/") ? "/" : "." }
+            try FileSystem.syncDirectory(parent)
         }
     }
 

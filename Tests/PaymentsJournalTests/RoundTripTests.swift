@@ -62,3 +62,14 @@ import Testing
         }
     }
 }
+
+@Suite struct DirectoryTests {
+    @Test func createsMissingDataDirectory() throws {
+        let dir = TempDir()
+        let nested = dir.file("data") + "/"
+        let journal = try Journal.open(JournalOptions(directory: nested))
+        try appendTestRecords(journal, through: 3)
+        try journal.close()
+        #expect(FileManager.default.fileExists(atPath: dir.file("data/LOCK")))
+    }
+}
