@@ -2,6 +2,7 @@
 #ifndef CPAYMENTSLINUX_H
 #define CPAYMENTSLINUX_H
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <stdint.h>
 
 /// `struct epoll_event` is packed on x86_64; read its `data.u64` through C so Swift never takes

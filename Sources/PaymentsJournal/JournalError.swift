@@ -1,0 +1,37 @@
+public import PaymentsPlatform
+
+/// Everything the journal can fail with. Each case renders as one line naming the file and,
+/// for damage, the byte offset, so an operator knows where to look.
+public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A system call failed (the error names the call and the path).
+    case system(SystemError)
+    /// A file's contents are not what was written: `reason` at byte `offset` of `file`.
+    case damaged(file: String, offset: Int, reason: String)
+    /// Segments or snapshot do not cover a contiguous run of LSNs.
+    case gap(file: String, expectedLSN: UInt64, foundLSN: UInt64)
+    /// An earlier write or sync failed; the journal takes no more writes (the data it holds in the
+    /// page cache may never reach the disk, so retrying would pretend otherwise).
+    indirect case failed(JournalError)
+    /// Another process holds the journal directory.
+    case locked(directory: String)
+    /// The caller broke the API contract (for example a record larger than `maxRecordBytes`).
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .system(let e): return e.description
+        case .damaged(let file, let offset, let reason): return "\(file) at byte \(offset): \(reason)"
+        case .gap(let file, let expected, let found):
+            return "\(file): gap in journal, expected LSN \(expected), found \(found)"
+        case .failed(let cause): return "journal stopped after an earlier failure: \(cause)"
+        case .locked(let dir): return "\(dir): journal is in use by another process"
+        case .invalidArgument(let why): return "invalid journal use: \(why)"
+        }
+    }
+}
+
+/// Runs `body`, turning a `SystemError` into a `JournalError`.
+@inline(__always)
+func io<T>(_ body: () throws(SystemError) -> T) throws(JournalError) -> T {
+    do { return try body() } catch { throw .system(error) }
+}

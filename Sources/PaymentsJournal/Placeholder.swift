@@ -1,1 +1,0 @@
-// PaymentsJournal: see Package.swift for what this layer holds.

@@ -1,0 +1,94 @@
+import PaymentsPlatform
+
+/// Works out what a data directory holds: the newest snapshot, the segments after it, a torn
+/// tail. In `.repair` mode it also fixes what may be fixed (cuts the torn tail, removes leftovers);
+/// in `.readOnly` mode it changes nothing and only says what it would do.
+///
+/// Damage that could mean lost acknowledged data is never repaired: it throws, naming the file
+/// and byte offset.
+struct Recovery {
+    enum Mode { case repair, readOnly }
+
+    /// One segment that replay reads: where its intact records end and how many there are.
+    struct Segment {
+        var firstLSN: UInt64
+        var name: String
+        var validEnd: Int
+        var records: UInt64
+        var lastLSN: UInt64 { firstLSN + records - 1 }
+    }
+
+    let directory: String
+    let mode: Mode
+    var report = RecoveryReport()
+    var segments: [Segment] = []
+    /// The newest snapshot's payload, read and checked (only when asked for).
+    var snapshotPayload: [UInt8]?
+
+    init(directory: String, mode: Mode) {
+        self.directory = directory
+        self.mode = mode
+    }
+
+    mutating func run(loadSnapshot: Bool) throws(JournalError) {
+        let listing = try DirectoryListing(directory: directory)
+        try removeTempSnapshots(listing.tempSnapshots)
+        if let newest = listing.snapshots.last {
+            try checkSnapshot(newest, keepPayload: loadSnapshot)
+            try removeFiles(listing.snapshots.dropLast().map(\.name), why: "superseded snapshot")
+        }
+        let live = try dropCoveredSegments(listing.segments)
+        try scanSegments(live)
+        if let last = segments.last { report.lastLSN = max(last.lastLSN, report.snapshotLSN) }
+        else { report.lastLSN = report.snapshotLSN }
+        report.segmentFiles = segments.map(\.name)
+    }
+
+    private mutating func removeTempSnapshots(_ names: [String]) throws(JournalError) {
+        for name in names {
+            report.warnings.append("ignoring unfinished snapshot \(path(directory, name))")
+        }
+        try removeFiles(names, why: nil)
+    }
+
+    private mutating func removeFiles(_ names: [String], why: String?) throws(JournalError) {
+        for name in names {
+            report.removedFiles.append(name)
+            if let why { report.warnings.append("removing \(why) \(path(directory, name))") }
+            if mode == .repair {
+                try io { () throws(SystemError) in try FileSystem.remove(path(directory, name)) }
+            }
+        }
+    }
+
+    /// Reads the snapshot whole and checks its header and payload checksum.
+    private mutating func checkSnapshot(_ entry: DirectoryListing.Entry, keepPayload: Bool) throws(JournalError) {
+        let file = path(directory, entry.name)
+        let fd = try io { () throws(SystemError) in try FileDescriptor.open(file, OpenFlags.readOnly) }
+        defer { try? fd.close() }
+        let size = try io { () throws(SystemError) in try fd.size() }
+        let head = try readBytes(fd, at: 0, count: min(size, SnapshotFormat.headerBytes))
+        let header = try head.withUnsafeBytes { raw in
+            Result(catching: { () throws(JournalError) in
+                try SnapshotFormat.decodeHeader(raw, file: file, fileBytes: size, nameLSN: entry.lsn)
+            })
+        }.get()
+        let payload = try readBytes(fd, at: SnapshotFormat.headerBytes, count: header.payloadBytes)
+        if payload.count != header.payloadBytes || CRC32C.checksum(payload) != header.payloadCRC {
+            throw .damaged(file: file, offset: SnapshotFormat.headerBytes, reason: "snapshot payload checksum mismatch")
+        }
+        report.snapshotLSN = header.lsn
+        report.snapshotFile = file
+        report.snapshotPayloadBytes = header.payloadBytes
+        if keepPayload { snapshotPayload = payload }
+    }
+
+    /// Segments whose every record is in the snapshot (the next segment starts at or before
+    /// `snapshotLSN + 1`) are not needed: a crash interrupted their removal. Removes them.
+    private mutating func dropCoveredSegments(_ all: [DirectoryListing.Entry]) throws(JournalError) -> [DirectoryListing.Entry] {
+        var covered = 0
+        while covered + 1 < all.count && all[covered + 1].lsn <= report.snapshotLSN + 1 { covered += 1 }
+        try removeFiles(all[..<covered].map(\.name), why: "segment covered by the snapshot")
+        return Array(all[covered...])
+    }
+}

@@ -1,0 +1,54 @@
+/// A segment file, `journal-<first LSN as 16 hex digits>.seg`, starts with a 24-byte header:
+///
+///     offset  0  8 bytes    magic "PAYJRNL\0"
+///     offset  8  UInt32 LE  format version (1)
+///     offset 12  UInt64 LE  LSN of the first record in the file
+///     offset 20  UInt32 LE  CRC-32C of bytes 0..<20
+///
+/// followed by records (see `RecordFraming`) back to back up to the end of the file. The file name
+/// repeats the first LSN so a directory listing orders segments without opening them; the header
+/// copy is what counts, and the two must agree.
+enum SegmentFormat {
+    static let headerBytes = 24
+    static let magic: [UInt8] = Array("PAYJRNL\0".utf8)
+    static let version: UInt32 = 1
+    static let filePrefix = "journal-"
+    static let fileSuffix = ".seg"
+
+    static func fileName(firstLSN: UInt64) -> String { filePrefix + hex16(firstLSN) + fileSuffix }
+
+    static func firstLSN(fromName name: String) -> UInt64? {
+        parseHexName(name, prefix: filePrefix, suffix: fileSuffix)
+    }
+
+    static func encodeHeader(firstLSN: UInt64) -> [UInt8] {
+        var h = [UInt8](repeating: 0, count: headerBytes)
+        h.withUnsafeMutableBytes { raw in
+            let p = raw.baseAddress!
+            for (i, b) in magic.enumerated() { raw[i] = b }
+            p.putLE32(version, 8)
+            p.putLE64(firstLSN, 12)
+            p.putLE32(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<20])), 20)
+        }
+        return h
+    }
+
+    /// Checks a header image; returns its first LSN or the damage found, naming `file`.
+    static func decodeHeader(_ raw: UnsafeRawBufferPointer, file: String) throws(JournalError) -> UInt64 {
+        guard raw.count >= headerBytes else {
+            throw .damaged(file: file, offset: raw.count, reason: "segment shorter than its \(headerBytes)-byte header")
+        }
+        let p = raw.baseAddress!
+        for (i, b) in magic.enumerated() where raw[i] != b {
+            throw .damaged(file: file, offset: i, reason: "not a journal segment (bad magic)")
+        }
+        if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<20])) != p.le32(20) {
+            throw .damaged(file: file, offset: 20, reason: "segment header checksum mismatch")
+        }
+        let v = p.le32(8)
+        if v != version {
+            throw .damaged(file: file, offset: 8, reason: "unknown segment format version \(v) (this build reads \(version))")
+        }
+        return p.le64(12)
+    }
+}

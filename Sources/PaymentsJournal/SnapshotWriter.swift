@@ -1,0 +1,64 @@
+import PaymentsPlatform
+
+extension Journal {
+    /// Saves `payload` (the caller's whole state after applying every record up to `lsn`) as the
+    /// newest snapshot, then removes the segments and snapshots it makes unnecessary.
+    ///
+    /// Order, each step durable before the next: the journal is synced through `lsn` (so a
+    /// snapshot never claims records the journal could still lose); `snapshot-<lsn>.snap.tmp` is
+    /// written and `fdatasync`ed; it is renamed to `.snap` and the directory `fsync`ed; only then
+    /// are old files removed. A crash at any point leaves either the old state or the new one.
+    ///
+    /// Runs on the appending thread and blocks it for the write and syncs. A failure leaves the
+    /// journal usable (the snapshot is simply not taken) unless it was the journal sync.
+    public func writeSnapshot(throughLSN lsn: UInt64, payload: UnsafeRawBufferPointer) throws(JournalError) {
+        guard lsn <= lastLSN, lsn >= snapshotLSN else {
+            throw .invalidArgument("snapshot LSN \(lsn) outside \(snapshotLSN)...\(lastLSN)")
+        }
+        try flush()
+        try sync()
+        let dir = options.directory
+        let temp = path(dir, SnapshotFormat.tempName(lsn: lsn))
+        let final = path(dir, SnapshotFormat.fileName(lsn: lsn))
+        do {
+            try io { () throws(SystemError) in
+                try writeSnapshotFile(temp, lsn: lsn, payload: payload)
+                try FileSystem.rename(temp, to: final)
+                try FileSystem.syncDirectory(dir)
+            }
+        } catch {
+            try? io { () throws(SystemError) in try FileSystem.remove(temp) }
+            throw error
+        }
+        snapshotWritten(lsn)
+        try removeFilesCovered(by: lsn)
+    }
+
+    private func writeSnapshotFile(_ file: String, lsn: UInt64, payload: UnsafeRawBufferPointer) throws(SystemError) {
+        let flags = OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate
+        let fd = try FileDescriptor.open(file, flags, mode: 0o600)
+        do {
+            try fd.writeAll(SnapshotFormat.encodeHeader(lsn: lsn, payload: payload))
+            try fd.writeAll(payload)
+            try fd.dataSync()
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        try fd.close()
+    }
+
+    /// Removes older snapshots and every segment whose records are all <= `lsn` (never the one
+    /// being appended to). Removal need not be durable: recovery finishes it after a crash.
+    private func removeFilesCovered(by lsn: UInt64) throws(JournalError) {
+        let dir = options.directory
+        let listing = try DirectoryListing(directory: dir)
+        try io { () throws(SystemError) in
+            for old in listing.snapshots where old.lsn < lsn { try FileSystem.remove(path(dir, old.name)) }
+            while segments.count > 1 && segments[1].firstLSN <= lsn + 1 {
+                try FileSystem.remove(path(dir, segments[0].name))
+                segments.removeFirst()
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import PaymentsJournal
+
+@Suite struct SnapshotTests {
+    static func options(_ dir: TempDir) -> JournalOptions { JournalOptions(directory: dir.path, segmentBytes: 4096) }
+    static let payload = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+
+    /// Records 1...2000, a snapshot at 1500, then records up to 2600.
+    func makeSnapshotted(_ dir: TempDir) throws {
+        let journal = try Journal.open(Self.options(dir))
+        try appendTestRecords(journal, through: 1500)
+        try Self.payload.withUnsafeBytes { try journal.writeSnapshot(throughLSN: 1500, payload: $0) }
+        try appendTestRecords(journal, through: 2600)
+        try journal.close()
+    }
+
+    func expectSnapshottedState(_ dir: TempDir, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let journal = try Journal.open(Self.options(dir))
+        #expect(journal.recovery.snapshotLSN == 1500, sourceLocation: sourceLocation)
+        #expect(journal.takeSnapshotPayload() == Self.payload, sourceLocation: sourceLocation)
+        expectTestRecords(try replayAll(journal), first: 1501, last: 2600, sourceLocation: sourceLocation)
+        #expect(dir.snapshotNames() == ["snapshot-00000000000005dc.snap"], sourceLocation: sourceLocation)
+        try journal.close()
+    }
+
+    @Test func snapshotThenLaterRecords() throws {
+        let dir = TempDir()
+        try makeSnapshotted(dir)
+        try expectSnapshottedState(dir)
+        // Segments wholly covered by the snapshot are gone: the first one left holds LSN 1501.
+        let first = dir.segmentNames().first.flatMap { SegmentFormat.firstLSN(fromName: $0) }
+        #expect(first != nil && first! <= 1501 && first! > 1)
+    }
+
+    /// A crash after the temporary file was written but before the rename: it is ignored and removed.
+    @Test func crashBeforeRename() throws {
+        let dir = TempDir()
+        try makeSnapshotted(dir)
+        let temp = dir.file("snapshot-0000000000000900.snap.tmp")
+        writeFileBytes(temp, [1, 2, 3] + Self.payload)
+        let journal = try Journal.open(Self.options(dir))
+        #expect(journal.recovery.warnings.contains { $0.contains("snapshot-0000000000000900.snap.tmp") })
+        try journal.close()
+        #expect(!dir.names().contains("snapshot-0000000000000900.snap.tmp"))
+        try expectSnapshottedState(dir)
+    }
+
+    /// A crash after the rename but before old segments and snapshots were removed: recovery
+    /// reaches the same state and finishes the clean-up.
+    @Test func crashAfterRenameBeforeCleanUp() throws {
+        let before = TempDir()
+        let journal = try Journal.open(Self.options(before))
+        try appendTestRecords(journal, through: 600)
+        try [9, 9, 9].withUnsafeBytes { try journal.writeSnapshot(throughLSN: 600, payload: $0) }
+        try appendTestRecords(journal, through: 1500)
+        try journal.close()
+        let saved = TempDir()   // the files as they were before the new snapshot
+        for name in before.names() where name != "LOCK" {
+            try FileManager.default.copyItem(atPath: before.file(name), toPath: saved.file(name))
+        }
+        let finish = try Journal.open(Self.options(before))
+        try Self.payload.withUnsafeBytes { try finish.writeSnapshot(throughLSN: 1500, payload: $0) }
+        try appendTestRecords(finish, through: 2600)
+        try finish.close()
+        // The crashed directory: today's files, plus those the snapshot's clean-up removed.
+        let after = TempDir()
+        for name in before.names() where name != "LOCK" {
+            try FileManager.default.copyItem(atPath: before.file(name), toPath: after.file(name))
+        }
+        for name in saved.names() where !after.names().contains(name) {
+            try FileManager.default.copyItem(atPath: saved.file(name), toPath: after.file(name))
+        }
+        #expect(after.snapshotNames().count == 2)
+        #expect(after.segmentNames().count > before.segmentNames().count)
+        try expectSnapshottedState(after)
+        #expect(after.segmentNames() == before.segmentNames())
+        try expectSnapshottedState(before)
+    }
+
+    @Test func damagedSnapshotIsAnError() throws {
+        let dir = TempDir()
+        try makeSnapshotted(dir)
+        let snap = dir.file(dir.snapshotNames()[0])
+        var image = fileBytes(snap)
+        image[SnapshotFormat.headerBytes + 100] ^= 1
+        writeFileBytes(snap, image)
+        let found = damage { _ = try Journal.open(Self.options(dir)) }
+        #expect(found?.file == snap)
+        #expect(found?.offset == SnapshotFormat.headerBytes)
+        #expect(Journal.verify(directory: dir.path).outcome == .damaged)
+    }
+
+    @Test func snapshotOfEverythingThenReopen() throws {
+        let dir = TempDir()
+        let journal = try Journal.open(Self.options(dir))
+        try appendTestRecords(journal, through: 3000)
+        try Self.payload.withUnsafeBytes { try journal.writeSnapshot(throughLSN: 3000, payload: $0) }
+        try journal.close()
+        let again = try Journal.open(Self.options(dir))
+        #expect(again.recovery.snapshotLSN == 3000 && again.lastLSN == 3000)
+        #expect(try replayAll(again).isEmpty)
+        try appendTestRecords(again, through: 3010)
+        try again.close()
+        let third = try Journal.open(Self.options(dir))
+        expectTestRecords(try replayAll(third), first: 3001, last: 3010)
+        try third.close()
+    }
+}
