@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CPaymentsLinux.h"
 
 int cpl_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -10,4 +11,8 @@ int cpl_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
 
 int cpl_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout) {
     return epoll_wait(epfd, events, maxevents, timeout);
+}
+
+int cpl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+    return accept4(fd, addr, len, flags);
 }

@@ -2,6 +2,11 @@
 #ifndef CPAYMENTSLINUX_H
 #define CPAYMENTSLINUX_H
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/file.h>
 #include <stdint.h>
 
 /// `struct epoll_event` is packed on x86_64; read its `data.u64` through C so Swift never takes
@@ -15,4 +20,16 @@ static inline void cpl_epoll_event_set(struct epoll_event *ev, uint32_t events, 
 int cpl_epoll_create(void);
 int cpl_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int cpl_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+
+/// `accept4` is a GNU extension that Glibc's Swift module hides; this calls it with the given flags.
+int cpl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/// Flag values of <sys/eventfd.h>, <sys/signalfd.h>, <sys/timerfd.h> (enums that Swift sees poorly).
+/// `flock` the function, which Swift confuses with `struct flock`.
+static inline int cpl_flock(int fd, int operation) { return flock(fd, operation); }
+static inline int cpl_efd_nonblock(void) { return EFD_NONBLOCK; }
+static inline int cpl_efd_cloexec(void) { return EFD_CLOEXEC; }
+static inline int cpl_sfd_nonblock(void) { return SFD_NONBLOCK; }
+static inline int cpl_sfd_cloexec(void) { return SFD_CLOEXEC; }
+static inline int cpl_tfd_nonblock(void) { return TFD_NONBLOCK; }
+static inline int cpl_tfd_cloexec(void) { return TFD_CLOEXEC; }
 #endif
