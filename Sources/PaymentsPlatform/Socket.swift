@@ -148,6 +148,12 @@ extension FileDescriptor {
         return Int32(storage.ss_family)
     }
 
+    /// Writes once to a connected socket; may write fewer bytes than given. `MSG_NOSIGNAL`: a
+    /// closed peer is `EPIPE`, never a `SIGPIPE`. The corresponding C function is `send`.
+    public func sendOnce(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {
+        try syscall("send", label) { Glibc.send(rawValue, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+    }
+
     /// Sends one datagram to `address`. The corresponding C function is `sendto`.
     public func send(_ bytes: UnsafeRawBufferPointer, to address: SocketAddress) throws(SystemError) -> Int {
         try syscall("sendto", address.description) {

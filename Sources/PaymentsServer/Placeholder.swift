@@ -1,1 +1,0 @@
-// PaymentsServer: see Package.swift for what this layer holds.
