@@ -188,9 +188,10 @@ public final class EventLoop {
         if connection.canDeliver && connection.hasUndeliveredInput { connection.deliverInput() }
         flush(connection)
         guard !connection.isClosed else { return }
-        let wasBackpressured = connection.isBackpressured
         connection.updateBackpressure()
-        if wasBackpressured && !connection.isBackpressured && connection.hasUndeliveredInput { markDirty(connection) }
+        // Input held back by the high-water mark may go on now that the flush drained it:
+        // come back to this connection after the others in this pass (round-robin).
+        if connection.canDeliver && connection.hasUndeliveredInput { markDirty(connection) }
         if connection.isFinished { return closeConnection(connection) }
         updateInterest(connection)
     }
