@@ -1,5 +1,7 @@
 #define _GNU_SOURCE
 #include "CPaymentsLinux.h"
+#include <sys/socket.h>
+#include <sys/file.h>
 
 int cpl_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -13,6 +15,8 @@ int cpl_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int time
     return epoll_wait(epfd, events, maxevents, timeout);
 }
 
-int cpl_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-    return accept4(fd, addr, len, flags);
+int cpl_accept4(int fd, void *addr, unsigned int *len, int flags) {
+    return accept4(fd, (struct sockaddr *)addr, (socklen_t *)len, flags);
 }
+
+int cpl_flock(int fd, int operation) { return flock(fd, operation); }
