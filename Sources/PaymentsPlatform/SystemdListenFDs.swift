@@ -35,6 +35,9 @@ public enum SystemdListenFDs {
         var sockets: [PassedSocket] = []
         for (raw, name) in entries {
             let fd = FileDescriptor(rawValue: raw, label: "systemd socket \(name) (fd \(raw))")
+            guard (try? fd.option(SOL_SOCKET, SO_ACCEPTCONN)) == 1 else {
+                throw InvalidEnvironment(reason: "descriptor \(raw) (\(name)) is not a listening socket")
+            }
             try fd.setCloseOnExec()
             try fd.setNonBlocking()
             sockets.append(PassedSocket(descriptor: fd, name: name, address: try fd.localAddress()))

@@ -7,6 +7,20 @@ import PaymentsPlatform
 /// releases replies), flush every connection that has something to write, then sleep in
 /// `epoll_wait` with no timeout (an idle loop costs no CPU) and dispatch what is ready.
 /// Not thread-safe: other threads wake it through an `EventFD` they `signal()`.
+///
+/// Wiring, in the daemon's main (sketch):
+/// ```
+/// Signals.ignoreBrokenPipe()
+/// let signals = try SignalFD()                      // before any thread starts
+/// let loop = try EventLoop(configuration: .init(maxConnections: 1024))
+/// let lines = ListenerConfiguration(protocolName: "line", handler: protocolHandler)
+/// try loop.listen(on: .unix(path: "./paymentsd.sock"), lines)
+/// try loop.listen(on: try SocketAddress.hostPort("127.0.0.1:7300"), lines)
+/// try loop.watch(signals.descriptor) { _ in if !(try! signals.take()).isEmpty { loop.stop() } }
+/// try loop.watch(committer.durableEvent.descriptor) { _ in _ = try? committer.durableEvent.drain(); releaseDurableReplies() }
+/// loop.beforeWait = { submitGatheredBatchToTheJournal() }
+/// try loop.run()                                    // returns after stop() and the last reply
+/// ```
 public final class EventLoop {
     public struct Configuration: Sendable {
         /// Open connections across all listeners; one more is told so and closed.
@@ -30,9 +44,11 @@ public final class EventLoop {
     public let configuration: Configuration
     /// Called at the top of every iteration, before flushing and sleeping.
     public var beforeWait: (() -> Void)?
-    /// Where the loop reports accept failures and dropped connections.
-    public var log: (LogLevel, String) -> Void = { level, message in
-        try? FileDescriptor.standardError.writeAll(Array("<\(level.rawValue)>\(message)\n".utf8))
+    /// Where the loop reports accept failures and dropped connections (errors from one
+    /// connection are `.debug`: a client that resets is not the operator's problem).
+    /// The daemon replaces it with its logger; the default writes plain lines to stderr.
+    public var log: (LogLevel, String) -> Void = { _, message in
+        try? FileDescriptor.standardError.writeAll(Array("\(message)\n".utf8))
     }
 
     public private(set) var listeners: [Listener] = []
