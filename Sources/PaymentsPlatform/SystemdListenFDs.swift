@@ -35,14 +35,20 @@ public enum SystemdListenFDs {
         var sockets: [PassedSocket] = []
         for (raw, name) in entries {
             let fd = FileDescriptor(rawValue: raw, label: "systemd socket \(name) (fd \(raw))")
-            guard (try? fd.option(SOL_SOCKET, SO_ACCEPTCONN)) == 1 else {
-                throw InvalidEnvironment(reason: "descriptor \(raw) (\(name)) is not a listening socket")
-            }
             try fd.setCloseOnExec()
-            try fd.setNonBlocking()
-            sockets.append(PassedSocket(descriptor: fd, name: name, address: try fd.localAddress()))
+            sockets.append(try classify(fd, name: name))
         }
         return sockets
+    }
+
+    /// Checks that `fd` is a listening socket, makes it non-blocking and learns its address
+    /// (Unix path or IP and port) with `getsockname`.
+    public static func classify(_ fd: FileDescriptor, name: String) throws -> PassedSocket {
+        guard (try? fd.option(SOL_SOCKET, SO_ACCEPTCONN)) == 1 else {
+            throw InvalidEnvironment(reason: "descriptor \(fd.rawValue) (\(name)) is not a listening socket")
+        }
+        try fd.setNonBlocking()
+        return PassedSocket(descriptor: fd, name: name, address: try fd.localAddress())
     }
 
     /// The pure part of `take`: which descriptors, with which names. A missing or mismatched

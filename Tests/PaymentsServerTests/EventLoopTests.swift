@@ -146,6 +146,27 @@ import PaymentsServer
         #expect(!FileSystem.exists(path))
     }
 
+    @Test func stopWaitsForHeldRepliesToBeReleased() throws {
+        let server = try TestServer()
+        let client = try TestClient(.unix(path: server.unixPath))
+        try client.send("HOLD\nlast\n")
+        while server.handler.record.withLock({ $0.lines }) < 2 { usleep(1000) }
+        server.requestStop()
+        try server.releaseEvent.signal()
+        #expect(try client.readToEnd() == "HELD\nlast\n")
+        server.stop()
+    }
+
+    @Test func rawFramingPassesBytesThrough() throws {
+        let server = try TestServer(framing: .raw)
+        defer { server.stop() }
+        let client = try TestClient(server.tcpAddress)
+        try client.send("no newline here, ")
+        try client.send("and more\r\n\u{0}binary")
+        try client.shutdownWrite()
+        #expect(try client.readToEnd() == "no newline here, and more\r\n\u{0}binary")
+    }
+
     @Test func staleSocketFileIsReplacedAndALiveOneRefused() throws {
         let directory = makeTemporaryDirectory()
         defer { removeDirectory(directory) }

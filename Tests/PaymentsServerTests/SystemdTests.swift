@@ -46,11 +46,16 @@ final class NotifyReceiver {
         let unix = try Socket.listen(on: .unix(path: directory + "/a.sock"))
         let tcp = try Socket.listen(on: try SocketAddress.hostPort("127.0.0.1:0"))
         defer { try? unix.close(); try? tcp.close() }
-        #expect(try unix.localAddress() == .unix(path: directory + "/a.sock"))
-        #expect(try unix.localAddress()?.isUnix == true)
-        let tcpAddress = try tcp.localAddress()
-        #expect(tcpAddress?.isUnix == false)
-        #expect(tcpAddress?.port ?? 0 > 0)
+        let passedUnix = try SystemdListenFDs.classify(unix, name: "line")
+        #expect(passedUnix.address == .unix(path: directory + "/a.sock"))
+        #expect(passedUnix.isUnix)
+        let passedTCP = try SystemdListenFDs.classify(tcp, name: "http")
+        #expect(!passedTCP.isUnix)
+        #expect(passedTCP.address?.port ?? 0 > 0)
+        #expect(passedTCP.name == "http")
+        let connected = try Socket.connect(to: passedTCP.address!)
+        defer { try? connected.close() }
+        #expect(throws: SystemdListenFDs.InvalidEnvironment.self) { try SystemdListenFDs.classify(connected, name: "x") }
     }
 
     @Test func notifyToAPathSocket() throws {

@@ -33,7 +33,7 @@ final class EchoHandler: ConnectionHandler, @unchecked Sendable {
         switch event {
         case .line(let bytes): reply(to: String(decoding: bytes, as: UTF8.self), on: connection)
         case .tooLong: connection.write("ERR line too long\n")
-        case .bytes: connection.write("ERR raw\n")
+        case .bytes(let bytes): connection.write(bytes)
         }
         let pending = connection.output.pendingBytes
         record.withLock {
@@ -89,14 +89,14 @@ final class TestServer: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private(set) var runError: SystemError?
 
-    init(maxConnections: Int = 64, limits: ConnectionLimits = ConnectionLimits()) throws {
+    init(maxConnections: Int = 64, limits: ConnectionLimits = ConnectionLimits(), framing: Framing = .lines) throws {
         Signals.ignoreBrokenPipe()
         handler = EchoHandler()
         loop = try EventLoop(configuration: .init(maxConnections: maxConnections, stopGraceMilliseconds: 10_000))
         loop.log = { _, _ in }
         directory = makeTemporaryDirectory()
         unixPath = directory + "/d.sock"
-        let configuration = ListenerConfiguration(protocolName: "line", limits: limits, handler: handler)
+        let configuration = ListenerConfiguration(protocolName: "line", framing: framing, limits: limits, handler: handler)
         try loop.listen(on: .unix(path: unixPath), configuration)
         let tcp = try loop.listen(on: try SocketAddress.hostPort("127.0.0.1:0"), configuration)
         tcpAddress = tcp.address!
@@ -115,6 +115,9 @@ final class TestServer: @unchecked Sendable {
         thread.start()
     }
 
+    /// Asks the loop to stop without waiting.
+    func requestStop() { try? stopEvent.signal() }
+
     private func runLoop() {
         do throws(SystemError) { try loop.run() } catch { runError = error }
         loop.unwatch(stopEvent.descriptor)
@@ -124,7 +127,7 @@ final class TestServer: @unchecked Sendable {
 
     /// Asks the loop to stop gracefully and waits for `run()` to return.
     func stop() {
-        try? stopEvent.signal()
+        requestStop()
         finished.wait()
         try? stopEvent.close()
         try? releaseEvent.close()
