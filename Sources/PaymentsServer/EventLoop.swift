@@ -134,8 +134,12 @@ public final class EventLoop {
     public func run() throws(SystemError) {
         while true {
             settle()
-            if isStopping && (connectionCount == 0 || Memory.monotonicMilliseconds() >= stopDeadline) { break }
-            let timeout: Int32 = isStopping ? Int32(clamping: stopDeadline - Memory.monotonicMilliseconds()) : -1
+            var timeout: Int32 = -1
+            if isStopping {
+                let now = Memory.monotonicMilliseconds()
+                if connectionCount == 0 || now >= stopDeadline { break }
+                timeout = Int32(clamping: stopDeadline - now)
+            }
             let count = try epoll.wait(timeoutMilliseconds: timeout)
             for index in 0..<count { dispatch(epoll.event(at: index)) }
         }
