@@ -8,7 +8,7 @@ enum QueryCommands {
         connection.request(request)
         guard let reply = connection.readLine() else { fail("\(target) closed the connection without a reply") }
         let text = String(decoding: reply, as: UTF8.self)
-        if text == "ERR" || text.hasPrefix("ERR ") { fail(String(text.dropFirst(4).isEmpty ? "error" : text.dropFirst(4))) }
+        if text == "ERR" || text.hasPrefix("ERR ") { fail("\(request): \(text.dropFirst(4).isEmpty ? "error" : text.dropFirst(4))") }
         standardOutput.write(line: reply)
         standardOutput.flush()
         return ExitStatus.success
@@ -26,7 +26,7 @@ enum QueryCommands {
                 return ExitStatus.success
             }
             if first, line.starts(with: Array("ERR".utf8)) && (line.count == 3 || line[line.startIndex + 3] == 0x20) {
-                fail(String(decoding: line.dropFirst(4), as: UTF8.self))
+                fail("\(request): \(String(decoding: line.dropFirst(4), as: UTF8.self))")
             }
             first = false
             standardOutput.write(line: line)
