@@ -23,7 +23,7 @@ guard args.count >= 2 else {
     var err = BufferedOutput(.standardError)
     try? err.write("usage: payments-bench OUT.csv [LINES] [SEED]\n")
     try? err.flush()
-    exitProcess(2)
+    Environment.exit(2)
 }
 let lines = args.count > 2 ? Int(args[2]) ?? 10_000_000 : 10_000_000
 
@@ -98,5 +98,5 @@ do { try generate() } catch {
     var err = BufferedOutput(.standardError)
     try? err.write("payments-bench: \(error)\n")
     try? err.flush()
-    exitProcess(1)
+    Environment.exit(1)
 }

@@ -27,4 +27,13 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var isWouldBlock: Bool { errno == EAGAIN || errno == EWOULDBLOCK }
+
+    /// The process or the system ran out of descriptors or buffers (`EMFILE`, `ENFILE`,
+    /// `ENOBUFS`, `ENOMEM`): retrying at once would fail the same way.
+    public var isResourceExhaustion: Bool { [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(errno) }
+
+    /// The peer is gone (`ECONNREFUSED` on connect; `EPIPE`, `ECONNRESET` on a live socket).
+    public var isConnectionRefused: Bool { errno == ECONNREFUSED }
+    public var isNoSuchFile: Bool { errno == ENOENT }
+    public var isPeerGone: Bool { errno == EPIPE || errno == ECONNRESET }
 }

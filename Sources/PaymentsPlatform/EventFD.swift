@@ -1,36 +1,43 @@
 import Glibc
 import CPaymentsLinux
 
-/// A Linux eventfd: a counter another thread bumps to wake a thread blocked in `epoll_wait`
-/// (register `descriptor` for `EPOLLIN`). Non-blocking and close-on-exec.
+/// A counter the kernel can wake an epoll loop with: another thread (the journal's group
+/// committer) calls `signal()`, the loop sees the descriptor readable and calls `drain()`.
+/// Thread-safe: `signal` is one `write` of 8 bytes.
 public struct EventFD: Sendable {
     public let descriptor: FileDescriptor
 
-    /// Wraps a descriptor made by `make` (for example one handed out by its owner to wait on).
-    public init(descriptor: FileDescriptor) { self.descriptor = descriptor }
-
-    /// The corresponding C function is `eventfd`.
-    public static func make(label: String = "eventfd") throws(SystemError) -> EventFD {
-        let fd = try syscall("eventfd") { CPaymentsLinux.eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)) }
-        return EventFD(descriptor: FileDescriptor(rawValue: fd, label: label))
+    /// A non-blocking, close-on-exec eventfd starting at 0. The corresponding C function is `eventfd`.
+    public init() throws(SystemError) {
+        let raw = try syscall("eventfd") { eventfd(0, cpl_efd_nonblock() | cpl_efd_cloexec()) }
+        descriptor = FileDescriptor(rawValue: raw, label: "eventfd")
     }
 
-    /// Adds one to the counter, waking a waiter. Never blocks (the counter cannot reach its limit
-    /// with one signal per sync).
-    public func signal() throws(SystemError) {
-        var one: UInt64 = 1
-        _ = try syscall("write", descriptor.label) { Glibc.write(descriptor.rawValue, &one, 8) }
+    /// Adds `count` to the counter, waking any waiter.
+    public func signal(_ count: UInt64 = 1) throws(SystemError) {
+        var value = count
+        _ = try syscall("write", descriptor.label) { Glibc.write(descriptor.rawValue, &value, 8) }
     }
 
-    /// Resets the counter; returns how many signals were pending (0 if none).
+    /// Reads and resets the counter; 0 when nothing was signalled since the last drain.
     @discardableResult
     public func drain() throws(SystemError) -> UInt64 {
         var value: UInt64 = 0
-        let n = Glibc.read(descriptor.rawValue, &value, 8)
-        if n == 8 { return value }
-        let code = errno
-        if code == EAGAIN || code == EINTR { return 0 }
-        throw SystemError(call: "read", subject: descriptor.label, errno: code)
+        do throws(SystemError) {
+            _ = try syscall("read", descriptor.label) { Glibc.read(descriptor.rawValue, &value, 8) }
+        } catch where error.isWouldBlock {
+            return 0
+        }
+        return value
+    }
+
+    /// Wraps a descriptor made by its owner (the group committer hands out its wake descriptor).
+    public init(descriptor: FileDescriptor) { self.descriptor = descriptor }
+
+    /// A new eventfd named `label` in error messages.
+    public static func make(label: String) throws(SystemError) -> EventFD {
+        let made = try EventFD()
+        return EventFD(descriptor: FileDescriptor(rawValue: made.descriptor.rawValue, label: label))
     }
 
     /// Blocks until signalled (for callers without an event loop: tests, tools, benchmarks).

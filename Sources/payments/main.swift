@@ -5,7 +5,7 @@ func fail(_ message: String, status: Int32) -> Never {
     var err = BufferedOutput(.standardError)
     try? err.write("payments: \(message)\n")
     try? err.flush()
-    exitProcess(status)
+    Environment.exit(status)
 }
 
 switch Options.parse(Array(CommandLine.arguments.dropFirst())) {

@@ -3,6 +3,8 @@
 #define CPAYMENTSLINUX_H
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <stdint.h>
 
 /// `struct epoll_event` is packed on x86_64; read its `data.u64` through C so Swift never takes
@@ -16,4 +18,18 @@ static inline void cpl_epoll_event_set(struct epoll_event *ev, uint32_t events, 
 int cpl_epoll_create(void);
 int cpl_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 int cpl_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+
+/// `accept4` is a GNU extension that Glibc's Swift module hides; this calls it with the given flags.
+/// (`<sys/socket.h>` stays out of this header: including it here would make Swift find socket
+/// constants such as `SOCK_DGRAM` in this module instead of Glibc, depending on build order.)
+int cpl_accept4(int fd, void *addr, unsigned int *len, int flags);
+/// `flock` the function, which Swift confuses with `struct flock`.
+int cpl_flock(int fd, int operation);
+/// Flag values of <sys/eventfd.h>, <sys/signalfd.h>, <sys/timerfd.h> (enums that Swift sees poorly).
+static inline int cpl_efd_nonblock(void) { return EFD_NONBLOCK; }
+static inline int cpl_efd_cloexec(void) { return EFD_CLOEXEC; }
+static inline int cpl_sfd_nonblock(void) { return SFD_NONBLOCK; }
+static inline int cpl_sfd_cloexec(void) { return SFD_CLOEXEC; }
+static inline int cpl_tfd_nonblock(void) { return TFD_NONBLOCK; }
+static inline int cpl_tfd_cloexec(void) { return TFD_CLOEXEC; }
 #endif

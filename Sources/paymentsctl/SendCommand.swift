@@ -1,0 +1,180 @@
+import PaymentsPlatform
+
+/// `paymentsctl send`: pipelines the input lines to the daemon while reading its replies on
+/// the same thread (poll on both directions), one expected reply per answered line. The
+/// sending side is shut down after the last line; the daemon then answers everything and
+/// closes, and that end of stream, not a count, ends the run.
+final class SendCommand {
+    /// One read of input, and at most this much waiting to be sent.
+    static let inputChunkBytes = 64 << 10
+    /// How often the progress line on a terminal is redrawn.
+    static let progressIntervalMilliseconds: UInt64 = 250
+
+    private let inputs: [String]
+    private let verbose: Bool
+    private let target: SocketAddress
+    private var counts = ReplyCounts()
+    private var expected = ExpectedReplies()
+    private var reader: InputReader
+    private var outgoing: [UInt8] = []
+    private var outgoingHead = 0
+    private var sendClosed = false
+    private var linesQueued = 0
+    private let progress: Progress?
+
+    init(files: [String], verbose: Bool, target: SocketAddress) {
+        inputs = files.isEmpty ? ["-"] : files
+        self.verbose = verbose
+        self.target = target
+        reader = InputReader(names: inputs)
+        progress = FileDescriptor.standardError.isTerminal ? Progress() : nil
+    }
+
+    func run() -> Int32 {
+        reader.openAll()
+        let connection = DaemonConnection(target)
+        do { try connection.fd.setNonBlocking() } catch { fail("\(error)") }
+        while !connection.reachedEnd {
+            refillIfNeeded()
+            closeSendingSideIfDone(connection)
+            waitAndTransfer(connection)
+            progress?.update(sent: linesQueued, answered: counts.total)
+        }
+        progress?.clear()
+        return finish()
+    }
+
+    private func refillIfNeeded() {
+        guard outgoingHead == outgoing.count, !sendClosed, !reader.isDone, !reader.needsPoll else { return }
+        outgoing.removeAll(keepingCapacity: true)
+        outgoingHead = 0
+        reader.read(into: &outgoing, maxBytes: Self.inputChunkBytes) { file, line in
+            expected.push(file: file, line: line)
+            linesQueued += 1
+        }
+    }
+
+    private func closeSendingSideIfDone(_ connection: DaemonConnection) {
+        guard !sendClosed, reader.isDone, outgoingHead == outgoing.count else { return }
+        sendClosed = true
+        try? connection.fd.shutdown(.write)
+    }
+
+    private func waitAndTransfer(_ connection: DaemonConnection) {
+        let wantWrite = !sendClosed && outgoingHead < outgoing.count
+        var entries = [PollEntry(connection.fd, read: true, write: wantWrite)]
+        let pollInput = !sendClosed && outgoingHead == outgoing.count && !reader.isDone
+        if pollInput, let input = reader.current { entries.append(PollEntry(input, read: true, write: false)) }
+        do { try Poll.wait(&entries) } catch { fail("\(error)") }
+        if entries[0].isReadable || entries[0].isBroken { receive(connection) }
+        if entries[0].isWritable && wantWrite { transmit(connection) }
+        if pollInput && entries.count > 1 && (entries[1].isReadable || entries[1].isBroken) { reader.needsPoll = false }
+    }
+
+    private func receive(_ connection: DaemonConnection) {
+        connection.fill()
+        while let reply = connection.takeLine() { handle(reply) }
+    }
+
+    private func handle(_ reply: ArraySlice<UInt8>) {
+        let origin = expected.pop()
+        let kind = counts.count(reply)
+        guard verbose, kind != .applied else { return }
+        let place = origin.map { "\(inputs[$0.file]):\($0.line)" } ?? "?"
+        standardOutput.write("\(place): \(String(decoding: reply, as: UTF8.self))\n")
+    }
+
+    private func transmit(_ connection: DaemonConnection) {
+        let result: Result<Int, SystemError> = outgoing.withUnsafeBytes { raw in
+            do throws(SystemError) {
+                return .success(try connection.fd.sendOnce(UnsafeRawBufferPointer(rebasing: raw[outgoingHead...])))
+            } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let count): outgoingHead += count
+        case .failure(let error) where error.isWouldBlock: break
+        case .failure:
+            // The daemon is gone: stop sending, read what it answered before it went.
+            sendClosed = true
+            outgoing.removeAll()
+            outgoingHead = 0
+        }
+    }
+
+    private func finish() -> Int32 {
+        standardOutput.write(counts.summary + "\n")
+        standardOutput.flush()
+        let missing = expected.count + (reader.isDone ? 0 : 1)
+        guard expected.count > 0 || !reader.isDone else { return ExitStatus.success }
+        if reader.isDone {
+            fail("connection to \(target) lost: \(missing) line(s) sent were not acknowledged", status: ExitStatus.unacknowledged)
+        }
+        fail("connection to \(target) lost before all input was sent: \(expected.count) line(s) sent were not acknowledged",
+             status: ExitStatus.unacknowledged)
+    }
+}
+
+/// Replies by their first word.
+struct ReplyCounts {
+    enum Kind { case applied, rejected, malformed, other }
+    private(set) var applied = 0, rejected = 0, malformed = 0, other = 0
+    var total: Int { applied + rejected + malformed + other }
+
+    mutating func count(_ reply: ArraySlice<UInt8>) -> Kind {
+        let kind = Self.kind(of: reply)
+        switch kind {
+        case .applied: applied += 1
+        case .rejected: rejected += 1
+        case .malformed: malformed += 1
+        case .other: other += 1
+        }
+        return kind
+    }
+
+    static func kind(of reply: ArraySlice<UInt8>) -> Kind {
+        let word = reply.prefix { $0 != 0x20 }
+        if word.elementsEqual("OK".utf8) { return .applied }
+        if word.elementsEqual("REJECTED".utf8) { return .rejected }
+        if word.elementsEqual("ERR".utf8) { return .malformed }
+        return .other
+    }
+
+    var summary: String {
+        let base = "applied \(applied), rejected \(rejected), malformed \(malformed)"
+        return other > 0 ? base + ", other \(other)" : base
+    }
+}
+
+/// Where each awaited reply's line came from, oldest first.
+struct ExpectedReplies {
+    private var entries: [(file: Int, line: Int)] = []
+    private var head = 0
+    var count: Int { entries.count - head }
+
+    mutating func push(file: Int, line: Int) { entries.append((file, line)) }
+
+    mutating func pop() -> (file: Int, line: Int)? {
+        guard head < entries.count else { return nil }
+        let entry = entries[head]
+        head += 1
+        if head >= 4096 && head * 2 >= entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+        return entry
+    }
+}
+
+/// A progress line on a terminal's standard error, redrawn at most every few hundred ms.
+final class Progress {
+    private var last: UInt64 = 0
+
+    func update(sent: Int, answered: Int) {
+        let now = Memory.monotonicMilliseconds()
+        guard now - last >= SendCommand.progressIntervalMilliseconds else { return }
+        last = now
+        try? FileDescriptor.standardError.writeAll(Array("\rsent \(sent) lines, \(answered) replies".utf8))
+    }
+
+    func clear() { try? FileDescriptor.standardError.writeAll(Array("\r\u{1B}[K".utf8)) }
+}

@@ -1,0 +1,74 @@
+import Glibc
+import Testing
+import PaymentsPlatform
+import PaymentsServer
+
+@Suite struct OutputBufferTests {
+    /// A connected pair of Unix stream sockets: what one writes, the other reads.
+    func socketPair() -> (FileDescriptor, FileDescriptor) {
+        var fds: [Int32] = [0, 0]
+        precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
+
+    func readAvailable(_ fd: FileDescriptor) throws -> String {
+        try fd.setNonBlocking()
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        do {
+            let count = try bytes.withUnsafeMutableBytes { raw throws(SystemError) in try fd.read(into: raw) }
+            return String(decoding: bytes[..<count], as: UTF8.self)
+        } catch let error as SystemError where error.isWouldBlock {
+            return ""
+        }
+    }
+
+    @Test func onlyReleasedBytesAreWritten() throws {
+        let (writer, reader) = socketPair()
+        defer { try? writer.close(); try? reader.close() }
+        let output = OutputBuffer(highWaterBytes: 10, lowWaterBytes: 4)
+        output.append("OK\n")
+        let first = output.appendedBytes
+        output.append("PONG\n")
+        #expect(output.pendingBytes == 8)
+        #expect(try output.flush(to: writer) == .flushed)
+        #expect(try readAvailable(reader) == "")
+        output.release(upTo: first)
+        #expect(try output.flush(to: writer) == .flushed)
+        #expect(try readAvailable(reader) == "OK\n")
+        output.release(upTo: 1)  // marks never move back
+        output.release(upTo: 1_000)  // and stop at what was appended
+        #expect(output.flushableBytes == 5)
+        #expect(try output.flush(to: writer) == .flushed)
+        #expect(try readAvailable(reader) == "PONG\n")
+        #expect(output.pendingBytes == 0)
+        #expect(output.writtenBytes == 8)
+    }
+
+    @Test func waterMarks() {
+        let output = OutputBuffer(highWaterBytes: 10, lowWaterBytes: 4)
+        output.append(Array(repeating: 0x41, count: 11))
+        #expect(output.isAboveHighWater)
+        #expect(!output.isAtOrBelowLowWater)
+    }
+
+    @Test func aFullSocketWouldBlockAndTheRestFollowsLater() throws {
+        let (writer, reader) = socketPair()
+        defer { try? writer.close(); try? reader.close() }
+        try writer.setNonBlocking()
+        let output = OutputBuffer()
+        let big = [UInt8](repeating: 0x62, count: 8 << 20)
+        output.append(big)
+        output.releaseAll()
+        #expect(try output.flush(to: writer) == .wouldBlock)
+        let stuck = output.pendingBytes
+        #expect(stuck > 0)
+        var drained = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while drained < big.count {
+            if output.pendingBytes > 0 { _ = try output.flush(to: writer) }
+            drained += try chunk.withUnsafeMutableBytes { raw throws(SystemError) in try reader.read(into: raw) }
+        }
+        #expect(drained == big.count)
+        #expect(output.pendingBytes == 0)
+    }
+}
