@@ -29,6 +29,9 @@ public struct SystemdNotifier: Sendable {
         self.socket = socket
     }
 
+    /// A notifier that does nothing (not under systemd).
+    public static let disabled = SystemdNotifier(address: nil, socket: nil)
+
     public var isEnabled: Bool { address != nil }
 
     /// Sends `state`, newline-separated `KEY=VALUE` assignments, as one datagram.

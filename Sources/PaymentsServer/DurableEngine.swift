@@ -1,0 +1,144 @@
+import PaymentsCore
+import PaymentsFormat
+import PaymentsJournal
+import PaymentsPlatform
+
+/// The engine behind its journal: every well-formed transaction is appended to the journal
+/// before it is applied, and the daemon learns which appended records are durable so that it
+/// can release the replies that depend on them. Loop thread only, except the committer's thread.
+public final class DurableEngine {
+    public let engine: Engine
+    public let journal: Journal
+    public let committer: GroupCommitter
+    public let policy: SyncPolicy
+    /// Lines that were not transactions or commands: counted, never journaled.
+    public var malformed = 0
+    /// Records handed to the OS with `write` (what a crash of the process alone cannot lose).
+    public private(set) var writtenLSN: UInt64
+    public private(set) var snapshots = 0
+    let log: Logger
+    var explicitSyncWanted = false
+
+    /// Opens the journal in `directory` (recovering it), rebuilds the engine from the newest
+    /// snapshot and the records after it, and starts the group committer.
+    public init(directory: String, policy: SyncPolicy, journalOptions: JournalOptions, log: Logger) throws(DaemonError) {
+        self.policy = policy
+        self.log = log
+        do {
+            try FileSystem.makeDirectory(directory, mode: 0o700)
+        } catch {
+            throw .startup("cannot create data directory: \(error)")
+        }
+        let journal: Journal
+        do { journal = try Journal.open(journalOptions) } catch { throw .journal(error) }
+        for warning in journal.recovery.warnings { log.warning(warning) }
+        let engine: Engine
+        let started = Memory.monotonicMilliseconds()
+        if let payload = journal.takeSnapshotPayload() {
+            let decoded = payload.withUnsafeBytes { EngineSnapshot.decode($0) }
+            switch decoded {
+            case .success(let e): engine = e
+            case .failure(let e):
+                throw .startup("snapshot \(journal.recovery.snapshotFile ?? "?") is damaged: \(e)")
+            }
+        } else {
+            engine = Engine(expectedTransactions: Int(journal.recovery.recordsToReplay))
+        }
+        var damaged: (UInt64, Int)?
+        do {
+            try journal.replay { lsn, payload in
+                guard damaged == nil else { return }
+                guard let t = TransactionRecord.decode(payload) else { damaged = (lsn, payload.count); return }
+                engine.apply(t)
+            }
+        } catch {
+            throw .journal(error)
+        }
+        if let (lsn, size) = damaged {
+            throw .startup("journal record \(lsn) (\(size) bytes) passed its checksum but is not a transaction: refusing to start")
+        }
+        log.info(
+            "recovered \(journal.recovery.recordsToReplay) journal records after snapshot at \(journal.recovery.snapshotLSN) "
+                + "in \(Memory.monotonicMilliseconds() - started) ms: \(engine.ledger.accountCount) accounts, "
+                + "\(engine.ledger.transactions.count) ids")
+        self.engine = engine
+        self.journal = journal
+        writtenLSN = journal.lastLSN
+        do { committer = try GroupCommitter(journal: journal, policy: policy) } catch { throw .journal(error) }
+    }
+
+    /// Journals `t`, then applies it. Throws when the journal can no longer take writes.
+    @inline(__always)
+    public func submit(_ t: Transaction) throws(JournalError) -> (lsn: UInt64, outcome: Outcome) {
+        let lsn = try journal.appendRecord(payloadSize: TransactionRecord.size(of: t)) { out in
+            _ = TransactionRecord.encode(t, into: out.baseAddress!)
+        }
+        return (lsn, engine.apply(t))
+    }
+
+    /// The last record appended: a reply that observed the state now must wait for it.
+    public var lastLSN: UInt64 { journal.lastLSN }
+
+    /// How far a reply may go out: durable records under `always`, written ones otherwise
+    /// (`periodic` and `never` may acknowledge before the sync, never before the write).
+    public var releasableLSN: UInt64 { policy == .always ? committer.durableLSN : writtenLSN }
+
+    /// Asks for `SYNC`: an explicit sync under any policy; its reply waits for durability.
+    public func wantExplicitSync() { explicitSyncWanted = true }
+
+    /// Writes what the loop gathered with one `write`, then asks the committer to sync it.
+    /// Called once per loop iteration.
+    public func commitGathered() throws(JournalError) {
+        if journal.lastLSN != writtenLSN { writtenLSN = try journal.flush() }
+        if explicitSyncWanted {
+            explicitSyncWanted = false
+            committer.requestExplicitSync()
+        } else if policy == .always && committer.durableLSN < writtenLSN {
+            committer.requestSync()
+        }
+    }
+
+    /// Takes a snapshot when the journal has grown enough since the last one. Runs on the loop
+    /// thread: the state must not change while it is encoded.
+    public func snapshotIfDue() throws(JournalError) {
+        if journal.shouldSnapshot { try snapshot() }
+    }
+
+    public func snapshot() throws(JournalError) {
+        let started = Memory.monotonicMilliseconds()
+        let bytes = EngineSnapshot.encode(engine)
+        let through = journal.lastLSN
+        let written: Result<Void, JournalError> = bytes.withUnsafeBytes { raw in
+            do throws(JournalError) {
+                try journal.writeSnapshot(throughLSN: through, payload: raw)
+                return .success(())
+            } catch { return .failure(error) }
+        }
+        try written.get()
+        writtenLSN = journal.lastLSN
+        snapshots += 1
+        log.info("snapshot through record \(through): \(bytes.count) bytes in \(Memory.monotonicMilliseconds() - started) ms")
+    }
+
+    /// Stops the committer thread, syncs, snapshots and closes the journal (clean shutdown).
+    public func close(snapshot takeSnapshot: Bool) throws(JournalError) {
+        committer.stop()
+        if takeSnapshot && journal.lastLSN > journal.snapshotLSN { try snapshot() }
+        try journal.close()
+    }
+}
+
+/// Why the daemon could not start or had to stop: one line for the operator.
+public enum DaemonError: Error, CustomStringConvertible {
+    case startup(String)
+    case journal(JournalError)
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .startup(let message): message
+        case .journal(let e): "journal: \(e)"
+        case .system(let e): "\(e)"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import PaymentsCore
+import PaymentsFormat
+import PaymentsJournal
+
+/// The line protocol of §5 on the event loop: one reply per line, in order, each held until
+/// the journal has made safe what it reports.
+final class LineProtocol: ConnectionHandler {
+    let service: DaemonService
+    /// Replies of the current read, gathered and handed to the connection in one write.
+    var scratch: [UInt8] = []
+
+    init(service: DaemonService) {
+        self.service = service
+        scratch.reserveCapacity(64 << 10)
+    }
+
+    final class Session {
+        /// The batch being read holds a `SYNC`: its replies wait for stable storage.
+        var syncRequested = false
+    }
+
+    func connectionOpened(_ connection: Connection) {
+        connection.holdsReplies = true
+        connection.context = Session()
+    }
+
+    func connection(_ connection: Connection, received event: InputEvent) {
+        switch event {
+        case .line(let bytes): handle(LineRequest.parse(bytes), connection)
+        case .tooLong:
+            service.durable.malformed += 1
+            scratch.append(contentsOf: "ERR line too long\n".utf8)
+        case .bytes: break
+        }
+    }
+
+    func connectionBatchEnded(_ connection: Connection) {
+        if !scratch.isEmpty {
+            connection.write(scratch)
+            scratch.removeAll(keepingCapacity: true)
+        }
+        let session = connection.context as! Session
+        service.hold(connection, syncRequested: session.syncRequested)
+        session.syncRequested = false
+    }
+
+    func connectionClosed(_ connection: Connection) { service.gate.forget(connection) }
+
+    func handle(_ request: LineRequest, _ connection: Connection) {
+        switch request {
+        case .transaction(let t):
+            switch service.submit(t) {
+            case .applied: scratch.append(contentsOf: "OK\n".utf8)
+            case .rejected(let r): scratch.append(contentsOf: "REJECTED \(r.reason)\n".utf8)
+            case nil: scratch.append(contentsOf: "ERR journal unavailable: transaction not taken\n".utf8)
+            }
+        case .malformed(let e):
+            service.durable.malformed += 1
+            scratch.append(contentsOf: "ERR \(e.message)\n".utf8)
+        case .skip: break
+        case .usage(let text): scratch.append(contentsOf: "ERR \(text)\n".utf8)
+        case .sync:
+            (connection.context as! Session).syncRequested = true
+            service.durable.wantExplicitSync()
+            scratch.append(contentsOf: "OK\n".utf8)
+        case .quit:
+            scratch.append(contentsOf: "BYE\n".utf8)
+            connectionBatchEnded(connection)
+            connection.closeAfterFlush()
+        case .get, .dump, .tx, .history, .stats, .ping, .help:
+            service.queries.answer(request, into: &scratch)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import PaymentsJournal
+import PaymentsServer
+
+/// The command line of `paymentsd` (§5), parsed by hand. `--flag value` and `--flag=value`.
+enum Arguments {
+    enum Parsed {
+        case serve(DaemonConfiguration)
+        case verify(directory: String?)
+        case help
+        case usageError(String)
+    }
+
+    static let usage = """
+        usage: paymentsd [OPTIONS]
+               paymentsd verify [--data-dir DIR]
+
+        Serves the payments engine over a Unix socket, TCP and HTTP, journaling every transaction
+        to disk before acknowledging it. With no listener flag it listens on ./paymentsd.sock,
+        127.0.0.1:7300 (line protocol) and 127.0.0.1:7380 (HTTP); under systemd it uses the
+        sockets passed to it and $STATE_DIRECTORY.
+
+          --data-dir DIR            journal and snapshots (default $STATE_DIRECTORY or ./paymentsd-data)
+          --unix PATH               line protocol on a Unix socket (repeatable)
+          --tcp HOST:PORT           line protocol on TCP (repeatable)
+          --http HOST:PORT          HTTP API (repeatable)
+          --fsync POLICY            always (default): acknowledge only what is on stable storage;
+                                    periodic: sync about every 100 ms; never: leave it to the OS
+          --allow-remote            allow TCP/HTTP addresses other than loopback
+          --max-connections N       open connections, all listeners together (default 1024)
+          --max-line-bytes N        longest line (default 4096)
+          --max-pending-bytes N     reply bytes a client may leave unread before it stops being
+                                    read (default 1048576)
+          --max-body-bytes N        largest HTTP request body (default 16777216)
+          --http-idle-timeout S     seconds for an HTTP request to arrive complete (default 30)
+          --snapshot-bytes N        journal growth between automatic snapshots (default 268435456)
+          --segment-bytes N         journal segment size (default 67108864)
+          --log-level LEVEL         error, warning, info (default) or debug
+          --help                    this text
+
+        verify checks a data directory as recovery would, without changing it: exit 0 when
+        clean, 2 when only a torn tail would be cut, 1 on damage.
+
+        """
+
+    static func parse(_ arguments: [String]) -> Parsed {
+        var args = arguments[...]
+        if args.first == "verify" {
+            args = args.dropFirst()
+            var directory: String?
+            while let arg = args.popFirst() {
+                let (flag, inline) = split(arg)
+                guard flag == "--data-dir", let value = inline ?? args.popFirst() else {
+                    return .usageError("verify takes only --data-dir DIR")
+                }
+                directory = value
+            }
+            return .verify(directory: directory)
+        }
+        var c = DaemonConfiguration()
+        while let arg = args.popFirst() {
+            let (flag, inline) = split(arg)
+            if flag == "--help" || flag == "-h" { return .help }
+            if flag == "--allow-remote" { c.allowRemote = true; continue }
+            guard let value = inline ?? args.popFirst() else { return .usageError("\(flag) needs a value") }
+            switch flag {
+            case "--data-dir": c.dataDirectory = value
+            case "--unix": c.unixPaths.append(value)
+            case "--tcp": c.tcpAddresses.append(value)
+            case "--http": c.httpAddresses.append(value)
+            case "--fsync":
+                guard let policy = SyncPolicy(rawValue: value) else { return .usageError("--fsync takes always, periodic or never") }
+                c.fsync = policy
+            case "--log-level":
+                guard let level = LogLevel(word: value) else { return .usageError("--log-level takes error, warning, info or debug") }
+                c.logLevel = level
+            case "--max-connections", "--max-line-bytes", "--max-pending-bytes", "--max-body-bytes",
+                "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes":
+                guard let n = Int(value), n > 0 else { return .usageError("\(flag) takes a positive integer") }
+                switch flag {
+                case "--max-connections": c.maxConnections = n
+                case "--max-line-bytes": c.maxLineBytes = n
+                case "--max-pending-bytes": c.maxPendingReplyBytes = n
+                case "--max-body-bytes": c.maxBodyBytes = n
+                case "--http-idle-timeout": c.httpIdleTimeoutSeconds = n
+                case "--snapshot-bytes": c.snapshotAfterBytes = n
+                default: c.segmentBytes = n
+                }
+            default: return .usageError("unknown option \(flag)")
+            }
+        }
+        return .serve(c)
+    }
+
+    static func split(_ arg: String) -> (String, String?) {
+        guard arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") else { return (arg, nil) }
+        return (String(arg[..<eq]), String(arg[arg.index(after: eq)...]))
+    }
+}
