@@ -38,4 +38,15 @@ public enum AccountText {
             if json { appendJSON(a, to: &out) } else { appendCSVRow(a, to: &out) }
         }
     }
+
+    /// Every account as one JSON array, `[{...},{...}]`, for `GET /clients`.
+    public static func appendJSONArray(_ ledger: Ledger, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        ledger.forEachAccount { a in
+            appendJSON(a, to: &out)
+            out[out.count - 1] = UInt8(ascii: ",")  // the newline becomes the separator
+        }
+        if out.last == UInt8(ascii: ",") { out.removeLast() }
+        out.append(UInt8(ascii: "]"))
+    }
 }

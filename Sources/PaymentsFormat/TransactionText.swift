@@ -22,10 +22,21 @@ public enum TransactionText {
         out.append(UInt8(ascii: "\n"))
     }
 
-    /// A history entry as a JSON object (no newline), for `/clients/<id>/transactions`.
+    /// A history entry as a JSON object (no newline), for `/clients/<id>/transactions`:
+    /// `"outcome":"ok"`, or `"outcome":"rejected","reason":"insufficient funds"`.
     public static func appendJSON(client: ClientID, _ e: History.Entry, to out: inout [UInt8]) {
-        appendObject(e.kind, client, e.tx, e.amount, key: "outcome", value: outcomeText(e.outcome), to: &out)
-        out.removeLast()  // the newline: array elements are joined by commas
+        switch e.outcome {
+        case .applied:
+            appendObject(e.kind, client, e.tx, e.amount, key: "outcome", value: "ok", to: &out)
+            out.removeLast(2)  // `}` and the newline
+        case .rejected(let r):
+            appendObject(e.kind, client, e.tx, e.amount, key: "outcome", value: "rejected", to: &out)
+            out.removeLast(2)
+            out.append(contentsOf: #","reason":""#.utf8)
+            out.append(contentsOf: r.reason.utf8)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// `ok`, or `rejected: <reason>` with the reason of §2.

@@ -26,6 +26,11 @@ public final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     private var durable: UInt64
     private var error: JournalError?
+    private var syncs: UInt64 = 0
+    /// Durations of syncs not yet taken by `takeSyncDurations`, at most `maxPendingDurations`
+    /// (a loop that never asks must not grow this without bound).
+    private var pendingDurations: [UInt64] = []
+    static let maxPendingDurations = 4096
 
     public init(
         journal: Journal, policy: SyncPolicy, periodNanoseconds: UInt64 = defaultPeriodNanoseconds
@@ -56,6 +61,19 @@ public final class GroupCommitter: @unchecked Sendable {
 
     public var durableLSN: UInt64 { journal.durableLSN }
     public var failure: JournalError? { lock.withLock { error } }
+
+    /// How many syncs ran, since start.
+    public var syncCount: UInt64 { lock.withLock { syncs } }
+
+    /// The durations, in nanoseconds, of the syncs completed since the last call (for the
+    /// daemon's latency histogram; beyond `maxPendingDurations` unread ones are dropped).
+    public func takeSyncDurations() -> [UInt64] {
+        lock.withLock {
+            let taken = pendingDurations
+            pendingDurations.removeAll(keepingCapacity: true)
+            return taken
+        }
+    }
 
     /// Resets the wake descriptor after it fired.
     public func acknowledgeWakeup() { _ = try? wake.drain() }
@@ -98,9 +116,13 @@ public final class GroupCommitter: @unchecked Sendable {
             requested = false
             explicitRequested = false
             lock.unlock()
+            let started = monotonicNanoseconds()
             let result = Result(catching: { () throws(JournalError) in try journal.sync() })
-            if due { nextPeriodic = monotonicNanoseconds() + periodNanoseconds }
+            let finished = monotonicNanoseconds()
+            if due { nextPeriodic = finished + periodNanoseconds }
             lock.lock()
+            syncs += 1
+            if pendingDurations.count < Self.maxPendingDurations { pendingDurations.append(finished - started) }
             if !publish(result, explicit: explicit) { break }
         }
         lock.unlock()

@@ -13,6 +13,8 @@ final class DaemonService {
     /// Set once the journal cannot take writes: the daemon stops, replies that waited are never sent.
     private(set) var failure: JournalError?
     var queries: Queries { Queries(service: self) }
+    /// How long the journal's syncs took, for `/metrics`.
+    private(set) var syncLatency = LatencyHistogram()
 
     init(durable: DurableEngine, loop: EventLoop, log: Logger) {
         self.durable = durable
@@ -57,7 +59,14 @@ final class DaemonService {
         durable.committer.acknowledgeWakeup()
         if let error = durable.committer.failure { fail(error); return }
         releaseSafeReplies()
+        observeSyncDurations()
     }
+
+    func observeSyncDurations() {
+        for nanoseconds in durable.committer.takeSyncDurations() { syncLatency.observe(nanoseconds: nanoseconds) }
+    }
+
+    var uptimeSeconds: UInt64 { (Memory.monotonicMilliseconds() - startedAtMilliseconds) / 1000 }
 
     func releaseSafeReplies() {
         gate.release(written: durable.writtenLSN, durable: durable.committer.durableLSN)
@@ -80,6 +89,6 @@ final class DaemonService {
             + "clients=\(ledger.accountCount) transactions=\(ledger.transactions.count) connections=\(loop.connectionCount) "
             + "journal_bytes=\(durable.journal.journalBytes) last_lsn=\(durable.lastLSN) "
             + "durable_lsn=\(durable.committer.durableLSN) snapshots=\(durable.snapshots) "
-            + "uptime_s=\((Memory.monotonicMilliseconds() - startedAtMilliseconds) / 1000)\n"
+            + "uptime_s=\(uptimeSeconds)\n"
     }
 }

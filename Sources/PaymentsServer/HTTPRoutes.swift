@@ -1,0 +1,156 @@
+import PaymentsCore
+import PaymentsFormat
+
+/// The responses to the routes of §7, rendered from the engine by the formats layer. Amounts
+/// are strings with four decimals; bodies are JSON unless the client asked for CSV.
+struct HTTPRoutes {
+    unowned let service: DaemonService
+    let maxLineBytes: Int
+    /// A multi-line POST reports at most this many errors (the counts stay exact).
+    static let maxReportedErrors = 1000
+
+    var ledger: Ledger { service.durable.engine.ledger }
+
+    func respond(to request: HTTPRequest, into out: inout [UInt8]) {
+        let close = !request.keepAlive
+        func send(_ status: HTTPStatus, _ type: HTTPContentType, _ body: [UInt8], headOnly: Bool = false) {
+            HTTPResponse.append(
+                status, contentType: type, body: body, close: close, requestVersion: request.version,
+                omitBody: headOnly, to: &out)
+        }
+        func error(_ status: HTTPStatus, _ message: String, headOnly: Bool = false, allow: StaticString? = nil) {
+            HTTPResponse.appendError(
+                status, message: message, close: close, requestVersion: request.version, allow: allow,
+                omitBody: headOnly, to: &out)
+        }
+        switch HTTPRouter.route(request) {
+        case .notFound:
+            error(.notFound, "no such route: \(request.pathString)")
+        case .methodNotAllowed(let allow):
+            error(.methodNotAllowed, "method not allowed", allow: allow)
+        case .route(let route, let headOnly):
+            var body: [UInt8] = []
+            switch route {
+            case .healthz:
+                send(.ok, .plainText, Array("OK".utf8), headOnly: headOnly)
+            case .clients:
+                if request.acceptsCSV {
+                    AccountText.appendAll(ledger, json: false, to: &body)
+                    send(.ok, .csv, body, headOnly: headOnly)
+                } else {
+                    AccountText.appendJSONArray(ledger, to: &body)
+                    send(.ok, .json, body, headOnly: headOnly)
+                }
+            case .client(let id):
+                guard let account = ledger.account(id) else { return error(.notFound, "unknown client", headOnly: headOnly) }
+                AccountText.appendJSON(account, to: &body)
+                body.removeLast()
+                send(.ok, .json, body, headOnly: headOnly)
+            case .clientTransactions(let id):
+                body.append(UInt8(ascii: "["))
+                for (i, entry) in service.durable.engine.history.entries(of: id).enumerated() {
+                    if i > 0 { body.append(UInt8(ascii: ",")) }
+                    TransactionText.appendJSON(client: id, entry, to: &body)
+                }
+                body.append(UInt8(ascii: "]"))
+                send(.ok, .json, body, headOnly: headOnly)
+            case .transaction(let id):
+                guard let stored = ledger.transactions.lookup(id) else { return error(.notFound, "unknown tx", headOnly: headOnly) }
+                TransactionText.appendJSON(id: id, stored, to: &body)
+                body.removeLast()
+                send(.ok, .json, body, headOnly: headOnly)
+            case .postTransactions:
+                let (status, reply) = post(request)
+                send(status, .json, reply)
+            case .metrics:
+                send(.ok, .prometheus, MetricsPage.render(service), headOnly: headOnly)
+            }
+        }
+    }
+
+    /// One JSON transaction (200 / 422 / 400), or many lines when the body is CSV or NDJSON.
+    func post(_ request: HTTPRequest) -> (HTTPStatus, [UInt8]) {
+        if request.contentTypeIs("text/csv") || request.contentTypeIs("application/x-ndjson") {
+            return (.ok, postLines(request.body))
+        }
+        let parsed = request.body.withUnsafeBytes { raw in TransactionLine.parse(raw.trimmingLineEnds()) }
+        switch parsed {
+        case .skip:
+            service.durable.malformed += 1
+            return (.badRequest, Array(#"{"error":"empty body: expected one JSON transaction"}"#.utf8))
+        case .malformed(let e):
+            service.durable.malformed += 1
+            var body: [UInt8] = []
+            HTTPResponse.appendErrorBody(message: e.message, to: &body)
+            return (.badRequest, body)
+        case .transaction(let t):
+            switch service.submit(t) {
+            case .applied: return (.ok, Array(#"{"result":"ok"}"#.utf8))
+            case .rejected(let r): return (.unprocessableContent, Array(#"{"result":"rejected","reason":"\#(r.reason)"}"#.utf8))
+            case nil: return (.serviceUnavailable, Array(#"{"error":"journal unavailable: transaction not taken"}"#.utf8))
+            }
+        }
+    }
+
+    /// Every line handled as the line protocol would; one summary with the errors by line.
+    func postLines(_ body: [UInt8]) -> [UInt8] {
+        var applied = 0, rejected = 0, malformed = 0
+        var errors: [UInt8] = []
+        var reported = 0
+        var lineNumber = 0
+        func report(_ reply: String) {
+            guard reported < Self.maxReportedErrors else { return }
+            if reported > 0 { errors.append(UInt8(ascii: ",")) }
+            errors.append(contentsOf: #"{"line":\#(lineNumber),"reply":"#.utf8)
+            HTTPJSONString.append(reply, to: &errors)
+            errors.append(UInt8(ascii: "}"))
+            reported += 1
+        }
+        var splitter = LineSplitter(maxLineBytes: maxLineBytes)
+        func handle(_ piece: LineSplitter.Piece) {
+            lineNumber += 1
+            let request: LineRequest
+            switch piece {
+            case .line(let bytes): request = LineRequest.parse(bytes)
+            case .tooLong: request = .malformed(.lineTooLong)
+            }
+            switch request {
+            case .skip: return
+            case .transaction(let t):
+                switch service.submit(t) {
+                case .applied: applied += 1
+                case .rejected(let r): rejected += 1; report("REJECTED \(r.reason)")
+                case nil: malformed += 1; report("ERR journal unavailable: transaction not taken")
+                }
+            case .malformed(let e):
+                malformed += 1
+                report("ERR \(e.message)")
+            default:
+                malformed += 1
+                report("ERR only transactions are accepted in a POST body")
+            }
+        }
+        body.withUnsafeBytes { raw in
+            splitter.feed(raw, handle)
+            splitter.finish(handle)
+        }
+        service.durable.malformed += malformed
+        var out = Array(#"{"applied":\#(applied),"rejected":\#(rejected),"malformed":\#(malformed),"errors":["#.utf8)
+        out.append(contentsOf: errors)
+        out.append(UInt8(ascii: "]"))
+        if reported < rejected + malformed { out.append(contentsOf: #","errors_truncated":true"#.utf8) }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Without trailing CR, LF, spaces or tabs: a JSON body may end with a newline.
+    func trimmingLineEnds() -> UnsafeRawBufferPointer {
+        var end = count
+        while end > 0, self[end - 1] == 0x0A || self[end - 1] == 0x0D || self[end - 1] == 0x20 || self[end - 1] == 0x09 {
+            end -= 1
+        }
+        return UnsafeRawBufferPointer(rebasing: self[0..<end])
+    }
+}

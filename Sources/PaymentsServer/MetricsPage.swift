@@ -1,0 +1,29 @@
+/// `GET /metrics` in the Prometheus text format: transactions by outcome, accounts, open
+/// connections by protocol, journal bytes, syncs and their latency, snapshots, uptime.
+enum MetricsPage {
+    static func render(_ service: DaemonService) -> [UInt8] {
+        service.observeSyncDurations()
+        let durable = service.durable
+        let engine = durable.engine
+        var page = PrometheusText()
+        page.family("payments_transactions_total", type: .counter, help: "Input lines by outcome since the state began (malformed: since start).")
+        page.sample("payments_transactions_total", labels: [("outcome", "applied")], value: engine.applied)
+        page.sample("payments_transactions_total", labels: [("outcome", "rejected")], value: engine.rejected)
+        page.sample("payments_transactions_total", labels: [("outcome", "malformed")], value: durable.malformed)
+        page.gauge("payments_accounts", help: "Accounts in the ledger.", value: engine.ledger.accountCount)
+        page.gauge("payments_transaction_ids", help: "Deposit and withdrawal ids consumed.", value: engine.ledger.transactions.count)
+        page.family("payments_connections", type: .gauge, help: "Open connections by protocol.")
+        for name in ["line", "http"] {
+            page.sample("payments_connections", labels: [("protocol", name)], value: service.loop.connectionCount(protocolName: name))
+        }
+        page.counter("payments_connections_refused_total", help: "Connections refused at the connection limit.", value: service.loop.rejectedConnectionCount)
+        page.gauge("payments_journal_bytes", help: "Bytes in the journal's segment files.", value: durable.journal.journalBytes)
+        page.gauge("payments_journal_last_record", help: "Sequence number of the last journaled record.", value: Int(durable.lastLSN))
+        page.gauge("payments_journal_durable_record", help: "Sequence number of the last record on stable storage.", value: Int(durable.committer.durableLSN))
+        page.counter("payments_journal_syncs_total", help: "fdatasync calls made by the group committer.", value: durable.committer.syncCount)
+        page.histogram("payments_journal_sync_seconds", help: "Latency of journal syncs.", service.syncLatency)
+        page.counter("payments_snapshots_total", help: "Snapshots written since start.", value: UInt64(durable.snapshots))
+        page.gauge("payments_uptime_seconds", help: "Seconds since the daemon started.", value: Int(service.uptimeSeconds))
+        return page.bytes
+    }
+}
