@@ -26,7 +26,11 @@ func makeTemporaryDirectory() throws -> URL {
 
 /// Runs `payments` with `arguments`, standard input from `stdin` (empty when nil), and collects
 /// both outputs through files, so no pipe can fill up and block the child.
-func runPayments(_ arguments: [String], stdin: Data? = nil, in directory: URL? = nil) throws -> RunResult {
+/// With `feed`, standard input is a pipe written by `feed` while the program runs (short reads).
+func runPayments(
+    _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, feed: ((FileHandle) throws -> Void)? = nil
+) throws -> RunResult {
+    let feedPipe = Pipe()
     let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let inURL = dir.appendingPathComponent("stdin"), outURL = dir.appendingPathComponent("stdout"),
@@ -42,10 +46,14 @@ func runPayments(_ arguments: [String], stdin: Data? = nil, in directory: URL? =
     process.executableURL = paymentsBinary
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = directory }
-    process.standardInput = input
+    process.standardInput = feed == nil ? input : feedPipe
     process.standardOutput = output
     process.standardError = error
     try process.run()
+    if let feed {
+        try feed(feedPipe.fileHandleForWriting)
+        try feedPipe.fileHandleForWriting.close()
+    }
     process.waitUntilExit()
     #expect(process.terminationReason == .exit, "payments was killed by a signal")
     return RunResult(

@@ -86,6 +86,27 @@ import Testing
         #expect(mixed.out == "client,available,held,total,locked\n1,-4.0000,10.0000,6.0000,false\n")
     }
 
+    /// Standard input as a pipe written a few bytes at a time: lines arrive split across reads.
+    @Test func pipeFedInSmallPiecesGivesTheSameAccounts() throws {
+        let lines = randomInputLines(seed: 5, count: 400)
+        let text = Data((lines.joined(separator: "\n") + "\n").utf8)
+        let whole = try runPayments(["-"], stdin: text)
+        let piecewise = try runPayments(["-"]) { handle in
+            var start = 0, k = 0
+            while start < text.count {
+                let n = min([1, 7, 3, 64, 2][k % 5], text.count - start)
+                try handle.write(contentsOf: text[start..<(start + n)])
+                start += n
+                k += 1
+                if k % 50 == 0 { usleep(1_000) }
+            }
+        }
+        #expect(whole.status == 0 && piecewise.status == 0)
+        #expect(piecewise.stdout == whole.stdout)
+        #expect(piecewise.err == whole.err)
+        #expect(whole.out.split(separator: "\n").count > 5)
+    }
+
     @Test(arguments: [7, 8, 9] as [UInt64])
     func twoFilesGiveTheSameAccountsAsTheirConcatenation(seed: UInt64) throws {
         let lines = randomInputLines(seed: seed, count: 3_000)
