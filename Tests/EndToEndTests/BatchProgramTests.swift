@@ -59,6 +59,36 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
+    @Test func doubleDashEndsOptions() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("deposit,4,1,4\n".utf8).write(to: dir.appendingPathComponent("--json"))
+        let result = try runPayments(["--", "--json"], in: dir)
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out == "client,available,held,total,locked\n4,4.0000,0.0000,4.0000,false\n")
+    }
+
+    /// Only well-formed deposits and withdrawals consume their id: a malformed line does nothing.
+    @Test func malformedLinesConsumeNoId() throws {
+        let input = """
+            deposit,1,7,-1
+            deposit,1,8,0
+            {"type":"deposit","client":1,"tx":9,"amount":1e2}
+            withdrawal,1,10,
+            deposit,1,7,2
+            deposit,1,8,3
+            {"type":"deposit","client":1,"tx":9,"amount":"4"}
+            deposit,1,10,1
+            withdrawal,1,10,1
+
+            """
+        let result = try runPayments(["-"], stdin: Data(input.utf8))
+        #expect(result.status == 0)
+        // 2 + 3 + 4 + 1 = 10; the last withdrawal reuses id 10 and is a duplicate.
+        #expect(result.out == "client,available,held,total,locked\n1,10.0000,0.0000,10.0000,false\n")
+        #expect(result.err.split(separator: "\n").last?.contains("4 applied, 1 rejected, 4 malformed") == true, "\(result.err)")
+    }
+
     @Test func helpExitsZero() throws {
         let result = try runPayments(["--help"])
         #expect(result.status == 0)

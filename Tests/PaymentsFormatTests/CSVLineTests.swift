@@ -139,3 +139,17 @@ import Testing
         #expect(line("deposit,1,2,{") == .malformed(.badAmount(.invalidCharacter)))
     }
 }
+
+@Suite struct ParseErrorMessageTests {
+    @Test func everyErrorHasItsOwnMessage() {
+        let errors: [ParseError] = [
+            .unknownType, .missingField(.client), .missingField(.tx), .missingField(.type), .badField(.client),
+            .badField(.tx), .tooManyFields, .badAmount(.sign), .badAmount(.exponent), .missingAmount,
+            .nonPositiveAmount, .lineTooLong, .badJSON(.trailingCharacters), .badJSON(.duplicateKey),
+        ]
+        #expect(Set(errors.map(\.message)).count == errors.count)
+        #expect(errors.allSatisfy { !$0.message.isEmpty && !$0.message.contains("\n") })
+        #expect(ParseError.lineTooLong.message == "line too long")
+        #expect(ParseError.badAmount(.sign).message.contains("amount"))
+    }
+}
