@@ -101,6 +101,22 @@ import Testing
         #expect(json(#"{"type":"dispute","client":1,"tx":8,"amount":null,"amount":null}"#) == .malformed(.badJSON(.duplicateKey)))
     }
 
+    /// A key written with escapes is the same key (JSON semantics): it is read, and counts as a
+    /// duplicate, instead of being skipped as unknown while another reader would take its value.
+    @Test func escapedKeysAreTheKeysTheySpell() {
+        #expect(json(#"{"\u0074ype":"deposit","client":1,"tx":2,"amount":"1"}"#) == tx(.deposit, 1, 2, 1_0000))
+        #expect(json(#"{"type":"deposit","cl\u0069ent":1,"t\u0078":2,"\u0061mount":"1"}"#) == tx(.deposit, 1, 2, 1_0000))
+        #expect(json(#"{"type":"deposit","client":1,"tx":2,"amount":"1","\u0061mount":"1000"}"#)
+            == .malformed(.badJSON(.duplicateKey)))
+        #expect(json(#"{"type":"deposit","client":1,"tx":2,"amount":"1","\u0074x":3}"#) == .malformed(.badJSON(.duplicateKey)))
+        #expect(json(#"{"type":"d\u0065posit","client":1,"tx":2,"amount":"1"}"#) == tx(.deposit, 1, 2, 1_0000))
+        #expect(json(#"{"type":"d\u00e9posit","client":1,"tx":2,"amount":"1"}"#) == .malformed(.unknownType))
+        // Unknown keys with escapes are still unknown keys, skipped.
+        for key in [#"n\u00f6te"#, #"\ud83d\ude00"#, #"a\"b"#, #"\\"#, #"t\nx"#, #"\u0074y"#, #"\u00zz"#, #"\/"#] {
+            #expect(json(#"{"\#(key)":5,"type":"deposit","client":1,"tx":2,"amount":"1"}"#) == tx(.deposit, 1, 2, 1_0000), "\(key)")
+        }
+    }
+
     @Test func missingFields() {
         #expect(json(#"{}"#) == .malformed(.missingField(.type)))
         #expect(json(#"{ }"#) == .malformed(.missingField(.type)))
