@@ -137,6 +137,19 @@ import Testing
         #expect(whole.out.split(separator: "\n").count > 5)
     }
 
+    /// Each file is read to its own end: a first file whose last line has no newline does not run
+    /// into the second file's first line.
+    @Test func eachFileEndsItsOwnLastLine() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.csv"), b = dir.appendingPathComponent("b.csv")
+        try Data("deposit,1,1,1".utf8).write(to: a)
+        try Data("deposit,1,2,2\n".utf8).write(to: b)
+        let result = try runPayments([a.path, b.path])
+        #expect(result.status == 0)
+        #expect(result.out == "client,available,held,total,locked\n1,3.0000,0.0000,3.0000,false\n")
+    }
+
     @Test(arguments: [7, 8, 9] as [UInt64])
     func twoFilesGiveTheSameAccountsAsTheirConcatenation(seed: UInt64) throws {
         let lines = randomInputLines(seed: seed, count: 3_000)

@@ -98,3 +98,22 @@ func randomStream(seed: UInt64, count: Int, clients: Int = 40) -> [Transaction] 
     }
     return stream
 }
+
+/// nil when both lists hold the same accounts; otherwise a short description of the first
+/// differences (so a failing property test prints a few lines, not every account).
+func accountDifferences(_ got: [Account], _ want: [Account]) -> String? {
+    if got == want { return nil }
+    var notes: [String] = []
+    if got.count != want.count { notes.append("\(got.count) accounts, expected \(want.count)") }
+    let wantByClient = Dictionary(want.map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
+    let gotByClient = Dictionary(got.map { ($0.client, $0) }, uniquingKeysWith: { a, _ in a })
+    for c in Set(wantByClient.keys).union(gotByClient.keys).sorted() where gotByClient[c] != wantByClient[c] {
+        func show(_ a: Account?) -> String {
+            a.map { "avail \($0.available.units) held \($0.held.units) locked \($0.locked)" } ?? "none"
+        }
+        notes.append("client \(c): got \(show(gotByClient[c])), expected \(show(wantByClient[c]))")
+        if notes.count >= 4 { break }
+    }
+    if notes.isEmpty { notes.append("same accounts in a different order") }
+    return notes.joined(separator: "; ")
+}
