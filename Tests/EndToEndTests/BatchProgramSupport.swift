@@ -28,7 +28,8 @@ func makeTemporaryDirectory() throws -> URL {
 /// both outputs through files, so no pipe can fill up and block the child.
 /// With `feed`, standard input is a pipe written by `feed` while the program runs (short reads).
 func runPayments(
-    _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, feed: ((FileHandle) throws -> Void)? = nil
+    _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, feed: ((FileHandle) throws -> Void)? = nil,
+    stdoutPath: String? = nil
 ) throws -> RunResult {
     let feedPipe = Pipe()
     let dir = try makeTemporaryDirectory()
@@ -39,7 +40,7 @@ func runPayments(
     try Data().write(to: outURL)
     try Data().write(to: errURL)
     let input = try FileHandle(forReadingFrom: inURL)
-    let output = try FileHandle(forWritingTo: outURL), error = try FileHandle(forWritingTo: errURL)
+    let output = try FileHandle(forWritingTo: stdoutPath.map { URL(fileURLWithPath: $0) } ?? outURL), error = try FileHandle(forWritingTo: errURL)
     defer { try? input.close(); try? output.close(); try? error.close() }
 
     let process = Process()

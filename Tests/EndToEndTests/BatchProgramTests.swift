@@ -89,6 +89,15 @@ import Testing
         #expect(result.err.split(separator: "\n").last?.contains("4 applied, 1 rejected, 4 malformed") == true, "\(result.err)")
     }
 
+    /// Accounts that cannot be written are a failure of the run, not a silent success.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
+    func failedWriteOfTheAccountsExitsNonZero() throws {
+        let result = try runPayments(
+            [fixturesDirectory.appendingPathComponent("deposit_basic.csv").path], stdoutPath: "/dev/full")
+        #expect(result.status != 0)
+        #expect(result.err.contains("standard output"), "\(result.err)")
+    }
+
     @Test func helpExitsZero() throws {
         let result = try runPayments(["--help"])
         #expect(result.status == 0)
