@@ -52,6 +52,8 @@ func runPayments(
     process.standardError = error
     try process.run()
     if let feed {
+        // Should the child die early, a write to its pipe must fail, not kill the test runner.
+        signal(SIGPIPE, SIG_IGN)
         try feed(feedPipe.fileHandleForWriting)
         try feedPipe.fileHandleForWriting.close()
     }
