@@ -4,7 +4,8 @@ import PaymentsCore
 ///
 /// Keys in any order, unknown keys skipped whatever their value, the amount a string or a number
 /// whose text goes through `AmountText` exactly as CSV amounts do, so no `Double` ever holds money.
-/// `client` and `tx` must be JSON integers. Keys and the type value must not use escapes.
+/// `client` and `tx` must be JSON integers. Escapes in keys and in the type value are decoded, so
+/// `"\u0074x"` is the key `tx` (and a duplicate of it), never an unknown key skipped in silence.
 public enum JSONLine {
     /// Unknown values nest at most this deep: a bound on work, since lines are bounded anyway.
     static let maxDepth = 32
@@ -56,7 +57,7 @@ struct JSONReader {
                     sawType = true
                     guard !atEnd, peek == UInt8(ascii: "\"") else { return .failure(.badJSON(.typeNotString)) }
                     guard case .success(let r) = readString() else { return .failure(.badJSON(.unterminatedString)) }
-                    guard let k = transactionKind(bytes, r) else { return .failure(.unknownType) }
+                    guard let k = kindName(r) else { return .failure(.unknownType) }
                     kind = k
                 case .some(.client):
                     if client != nil { return .failure(.badJSON(.duplicateKey)) }
@@ -107,13 +108,63 @@ struct JSONReader {
     }
 
     func keyName(_ r: Range<Int>) -> ParseError.Field? {
-        for k in r where bytes[k] == UInt8(ascii: "\\") { return nil }
-        let key = bytes.slice(r)
+        for k in r where bytes[k] == UInt8(ascii: "\\") {
+            // Rare: a key written with escapes. Decode it and compare what it spells.
+            return decodedASCII(r)?.withUnsafeBytes { Self.field(named: $0) }
+        }
+        return Self.field(named: bytes.slice(r))
+    }
+
+    static func field(named key: UnsafeRawBufferPointer) -> ParseError.Field? {
         if key.elementsEqual("type".utf8) { return .type }
         if key.elementsEqual("client".utf8) { return .client }
         if key.elementsEqual("tx".utf8) { return .tx }
         if key.elementsEqual("amount".utf8) { return .amount }
         return nil
+    }
+
+    /// The transaction kind a string spells, escapes decoded.
+    func kindName(_ r: Range<Int>) -> TransactionKind? {
+        for k in r where bytes[k] == UInt8(ascii: "\\") {
+            return decodedASCII(r)?.withUnsafeBytes { transactionKind($0, 0..<$0.count) }
+        }
+        return transactionKind(bytes, r)
+    }
+
+    /// A string's contents with escapes decoded, or nil when it holds anything but ASCII (or a
+    /// control character or a bad escape): such a string is none of the names this reader knows.
+    func decodedASCII(_ r: Range<Int>) -> [UInt8]? {
+        var out: [UInt8] = []
+        var k = r.lowerBound
+        while k < r.upperBound {
+            let b = bytes[k]
+            if b >= 0x80 { return nil }
+            if b != UInt8(ascii: "\\") { out.append(b); k += 1; continue }
+            guard k + 1 < r.upperBound else { return nil }
+            switch bytes[k + 1] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
+                out.append(bytes[k + 1])
+                k += 2
+            case UInt8(ascii: "u"):
+                guard k + 6 <= r.upperBound else { return nil }
+                var v: UInt32 = 0
+                for h in (k + 2)..<(k + 6) {
+                    let c = bytes[h]
+                    switch c {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(c - 0x30)
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(c - 0x57)
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(c - 0x37)
+                    default: return nil
+                    }
+                }
+                guard v >= 0x20, v < 0x80 else { return nil }
+                out.append(UInt8(v))
+                k += 6
+            default:
+                return nil
+            }
+        }
+        return out
     }
 
     /// The raw token of a JSON number (`-`, digits, `.`, exponent), for checking by the caller.
