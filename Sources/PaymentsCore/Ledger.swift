@@ -62,7 +62,6 @@ public final class Ledger {
         transactions.insert(t.tx, StoredTransaction(kind: t.kind, client: t.client, amount: t.amount, state: state))
     }
 
-
     func deposit(_ t: Transaction) -> Outcome {
         let c = Int(t.client)
         let refusal: Rejection?
@@ -79,7 +78,6 @@ public final class Ledger {
         markExists(c)
         return .applied
     }
-
 
     func withdraw(_ t: Transaction) -> Outcome {
         let c = Int(t.client)
@@ -109,7 +107,6 @@ public final class Ledger {
         return .success(stored)
     }
 
-
     func dispute(_ t: Transaction) -> Outcome {
         let stored: StoredTransaction
         switch referencedDeposit(t) {
@@ -128,37 +125,35 @@ public final class Ledger {
         return .applied
     }
 
+    /// The deposit a resolve or chargeback settles: it must be under dispute.
+    func disputedDeposit(_ t: Transaction) -> Result<StoredTransaction, Rejection> {
+        referencedDeposit(t).flatMap { $0.state == .disputed ? .success($0) : .failure(.notDisputed) }
+    }
 
     func resolve(_ t: Transaction) -> Outcome {
-        let stored: StoredTransaction
-        switch referencedDeposit(t) {
+        switch disputedDeposit(t) {
         case .failure(let r): return .rejected(r)
-        case .success(let s): stored = s
+        case .success(let stored):
+            // Moves held money back: held >= amount, and available + amount <= total, which fits.
+            let c = Int(t.client)
+            slots[c].held &-= stored.amount.units
+            slots[c].available &+= stored.amount.units
+            transactions.setState(t.tx, .resolved)
+            return .applied
         }
-        guard stored.state == .disputed else { return .rejected(.notDisputed) }
-        // Moves held money back: held >= amount, and available + amount <= total, which fits.
-        let c = Int(t.client)
-        slots[c].held &-= stored.amount.units
-        slots[c].available &+= stored.amount.units
-        transactions.setState(t.tx, .resolved)
-        return .applied
     }
-
 
     func chargeback(_ t: Transaction) -> Outcome {
-        let stored: StoredTransaction
-        switch referencedDeposit(t) {
+        switch disputedDeposit(t) {
         case .failure(let r): return .rejected(r)
-        case .success(let s): stored = s
+        case .success(let stored):
+            let c = Int(t.client)
+            slots[c].held &-= stored.amount.units
+            slots[c].flags |= Self.lockedFlag
+            transactions.setState(t.tx, .chargedBack)
+            return .applied
         }
-        guard stored.state == .disputed else { return .rejected(.notDisputed) }
-        let c = Int(t.client)
-        slots[c].held &-= stored.amount.units
-        slots[c].flags |= Self.lockedFlag
-        transactions.setState(t.tx, .chargedBack)
-        return .applied
     }
-
 
     func markExists(_ c: Int) {
         if slots[c].flags & Self.exists == 0 {
