@@ -2,6 +2,7 @@
 /// the daemon's `HISTORY` and `/clients/<id>/transactions`. The batch program does not keep it.
 ///
 /// 16 bytes an entry in one array per client, so a client's history is one contiguous read.
+/// It grows with every transaction, as the id table does: both are the state itself.
 public final class History {
     public struct Entry: Hashable, Sendable {
         public var kind: TransactionKind
@@ -19,22 +20,41 @@ public final class History {
         }
     }
 
-    var perClient: [[Entry]]
+    /// An entry as stored: 16 bytes where `Entry` would take 24.
+    struct Packed {
+        var amount: Int64
+        var tx: UInt32
+        var kind: UInt8
+        var outcome: UInt8
+
+        init(_ e: Entry) {
+            amount = e.amount.units
+            tx = e.tx
+            kind = e.kind.rawValue
+            outcome = e.outcome.code
+        }
+
+        var entry: Entry {
+            Entry(kind: TransactionKind(rawValue: kind)!, tx: tx, amount: Amount(units: amount), outcome: Outcome(code: outcome)!)
+        }
+    }
+
+    var perClient: [[Packed]]
     public private(set) var count = 0
 
     public init() { perClient = Array(repeating: [], count: Ledger.clientCount) }
 
     public func append(client: ClientID, _ entry: Entry) {
-        perClient[Int(client)].append(entry)
+        perClient[Int(client)].append(Packed(entry))
         count += 1
     }
 
     /// The entries of `client`, oldest first.
-    public func entries(of client: ClientID) -> [Entry] { perClient[Int(client)] }
+    public func entries(of client: ClientID) -> [Entry] { perClient[Int(client)].map(\.entry) }
 
     /// Calls `body` for every client with a history, in client order.
     public func forEachClient(_ body: (ClientID, [Entry]) -> Void) {
-        for c in 0..<Ledger.clientCount where !perClient[c].isEmpty { body(ClientID(c), perClient[c]) }
+        for c in 0..<Ledger.clientCount where !perClient[c].isEmpty { body(ClientID(c), entries(of: ClientID(c))) }
     }
 }
 
