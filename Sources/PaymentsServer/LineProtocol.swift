@@ -8,6 +8,10 @@ final class LineProtocol: ConnectionHandler {
     let service: DaemonService
     /// Replies of the current read, gathered and handed to the connection in one write.
     var scratch: [UInt8] = []
+    /// Past this many gathered reply bytes they go to the connection at once, so its pending
+    /// reply bytes reach the high-water mark and delivery stops within the batch: a read of
+    /// 64 KiB of `DUMP` lines would otherwise gather gigabytes here (backpressure, §5).
+    static let scratchHandOverBytes = 64 << 10
 
     init(service: DaemonService) {
         self.service = service
@@ -31,6 +35,10 @@ final class LineProtocol: ConnectionHandler {
             service.durable.malformed += 1
             scratch.append(contentsOf: "ERR line too long\n".utf8)
         case .bytes: break
+        }
+        if scratch.count >= Self.scratchHandOverBytes && !connection.isClosing {
+            connection.write(scratch)
+            scratch.removeAll(keepingCapacity: true)
         }
     }
 
