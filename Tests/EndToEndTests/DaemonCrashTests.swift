@@ -14,7 +14,7 @@ extension DaemonEndToEnd {
         /// directory lives on across rounds, with small segments and frequent snapshots so that
         /// crashes land during roll-overs and snapshots too.
         @Test func sigkillAtRandomMomentsOfPipelinedIngest() throws {
-            let rounds = 24
+            let rounds = 30
             let seed = UInt64.random(in: 0...UInt64.max)
             var rng = DaemonRandom(seed: seed)
             print("daemon crash test seed \(seed)")
@@ -165,6 +165,39 @@ extension DaemonEndToEnd {
             #expect(daemon.log.contains("snapshot"), "\(daemon.log)")
             daemon = try DaemonProcess(in: scratch)
             #expect(try state(daemon) == before)
+            #expect(daemon.terminate() == 0)
+        }
+
+        /// SIGTERM in the middle of a pipelined stream: the daemon answers what it received,
+        /// exits 0, and after a restart holds a prefix of the stream with every answered line.
+        @Test func sigtermDuringPipelinedIngest() throws {
+            let scratch = DaemonScratch()
+            let lines = DaemonStream.generate(count: 150_000, seed: 99, clients: 1...1_000)
+            var daemon = try DaemonProcess(in: scratch)
+            let client = try DaemonClient(daemon.unixAddress)
+            let payload = Array((lines.joined(separator: "\n") + "\n").utf8)
+            let sender = DaemonBackground {
+                var offset = 0
+                while offset < payload.count {
+                    let end = min(payload.count, offset + 16_384)
+                    do { try client.send(Array(payload[offset..<end])) } catch { return }
+                    offset = end
+                }
+                try? client.shutdownWrite()
+            }
+            var replies: [String] = []
+            while let reply = try client.line() {
+                replies.append(reply)
+                if replies.count == 5_000 { kill(daemon.pid, SIGTERM) }
+            }
+            try sender.wait()
+            daemon.process.waitUntilExit()
+            #expect(daemon.process.terminationStatus == 0, "\(daemon.log)")
+            #expect(replies.count >= 5_000)
+            daemon = try DaemonProcess(in: scratch)
+            let dump = try DaemonClient(daemon.unixAddress).askBlock("DUMP")
+            let p = try Self.matchPrefix(DaemonReference(), lines: lines, replies: replies, dump: dump)
+            print("SIGTERM after 5000 replies: \(replies.count) answered, state is the first \(p) of \(lines.count)")
             #expect(daemon.terminate() == 0)
         }
 

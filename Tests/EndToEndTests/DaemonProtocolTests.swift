@@ -267,6 +267,55 @@ extension DaemonEndToEnd {
             #expect(stats["connections"] == "1", "\(stats)")
         }
 
+        /// One connection over `--max-connections` hears why and is closed; once a connection
+        /// closes, a new one is served.
+        @Test func connectionLimit() throws {
+            let scratch = DaemonScratch()
+            let daemon = try DaemonProcess(in: scratch, extra: ["--max-connections", "4"])
+            // The start-up probe's connection may still count for a moment: wait until it is gone.
+            let first = try DaemonClient(daemon.unixAddress)
+            for _ in 0..<500 where daemonStats(try first.ask("STATS"))["connections"] != "1" { usleep(10_000) }
+            #expect(daemonStats(try first.ask("STATS"))["connections"] == "1")
+            let open = try [first] + (1..<4).map { i in try DaemonClient(i % 2 == 0 ? daemon.unixAddress : daemon.tcpAddress) }
+            for c in open { #expect(try c.ask("PING") == "PONG") }
+            let refused = try DaemonClient(daemon.tcpAddress)
+            #expect(try refused.readToEnd() == "ERR too many connections\n")
+            #expect(try open[0].ask("QUIT") == "BYE")
+            #expect(try open[0].readToEnd() == "")
+            // The daemon notices the close on its next loop turn: retry briefly.
+            var served = false
+            for _ in 0..<200 where !served {
+                let c = try DaemonClient(daemon.unixAddress)
+                try c.send("PING\n")
+                served = try c.line() == "PONG"
+                if !served { usleep(10_000) }
+            }
+            #expect(served)
+            for c in open.dropFirst() { #expect(try c.ask("PING") == "PONG") }
+        }
+
+        /// The socket file is 0660 and removed on exit; data files are 0600 in a 0700 directory;
+        /// a stale socket file left by a crash is replaced.
+        @Test func filesAndModes() throws {
+            let scratch = DaemonScratch()
+            var daemon = try DaemonProcess(in: scratch)
+            #expect(try DaemonClient(daemon.unixAddress).ask("deposit,1,1,1") == "OK")
+            func mode(_ path: String) throws -> Int {
+                (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? -1) & 0o777
+            }
+            #expect(try mode(daemon.socketPath) == 0o660)
+            #expect(try mode(daemon.dataDirectory) == 0o700)
+            daemon.crash()
+            #expect(FileManager.default.fileExists(atPath: daemon.socketPath), "SIGKILL leaves the socket file")
+            daemon = try DaemonProcess(in: scratch)  // replaces the stale file
+            #expect(try DaemonClient(daemon.unixAddress).ask("GET 1") == "1,1.0000,0.0000,1.0000,false")
+            #expect(daemon.terminate() == 0)
+            #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+            let files = try FileManager.default.contentsOfDirectory(atPath: daemon.dataDirectory)
+            #expect(!files.isEmpty)
+            for f in files { #expect(try mode(daemon.dataDirectory + "/" + f) == 0o600, "\(f)") }
+        }
+
         /// A client that sends request after request and never reads its replies: the daemon
         /// stops reading it (backpressure), keeps serving others, and its memory stays bounded.
         @Test func clientThatNeverReads() throws {
