@@ -201,6 +201,26 @@ extension DaemonEndToEnd {
             #expect(daemon.terminate() == 0)
         }
 
+        /// SIGTERM with a connected client that never reads: the daemon does not wait for it
+        /// forever (its grace period is 10 s), and still stops cleanly with a snapshot.
+        @Test func sigtermWithAClientThatNeverReads() throws {
+            let scratch = DaemonScratch()
+            let daemon = try DaemonProcess(in: scratch)
+            let loader = try DaemonClient(daemon.unixAddress)
+            try loader.send((1...3_000).map { "deposit,\($0),\($0),1" }.joined(separator: "\n") + "\nSYNC\n")
+            for _ in 0...3_000 { _ = try loader.expectLine() }
+            let greedy = try Socket.connect(to: daemon.unixAddress, nonBlocking: true)
+            defer { try? greedy.close() }
+            let request = Array(String(repeating: "DUMP\n", count: 1_000).utf8)
+            for _ in 0..<50 {
+                if request.withUnsafeBytes({ raw in (try? greedy.sendOnce(raw)) ?? 0 }) == 0 { usleep(20_000) }
+            }
+            #expect(daemon.terminate() == 0, "\(daemon.log)")
+            #expect(daemon.log.contains("did not finish"), "\(daemon.log)")
+            let again = try DaemonProcess(in: scratch)
+            #expect(try DaemonClient(again.unixAddress).ask("GET 3000") == "3000,1.0000,0.0000,1.0000,false")
+        }
+
         /// A second daemon on the same data directory refuses to start, with a clear message;
         /// the first goes on. A second daemon on a live socket refuses too.
         @Test func twoDaemonsOnOneDataDirectory() throws {

@@ -78,6 +78,15 @@ extension DaemonEndToEnd {
             ("PING now", .error),
             ("hello", .error),
             ("transfer,1,2,3", .error),
+            // The edges of the ranges (§1): client 65535, tx 4294967295, the largest amount.
+            ("deposit,65535,4294967295,0.0001", .line("OK")),
+            ("GET 65535", .line("65535,0.0001,0.0000,0.0001,false")),
+            ("TX 4294967295", .line("deposit,65535,4294967295,0.0001,ok")),
+            ("deposit,65536,11,1", .error),
+            ("deposit,9,12,922337203685477.5807", .line("OK")),
+            ("deposit,9,13,0.0001", .line("REJECTED overflow")),
+            ("deposit,9,14,922337203685477.5808", .error),
+            ("GET 9", .line("9,922337203685477.5807,0.0000,922337203685477.5807,false")),
         ]
 
         /// Every request of the table, one at a time, with its exact reply.
@@ -97,13 +106,13 @@ extension DaemonEndToEnd {
                     #expect(reply.hasPrefix("ERR "), "\(request) -> \(reply)")
                 }
             }
-            // STATS: 9 applied (5 + dispute, resolve, chargeback, deposit 10), 11 rejected,
-            // 5 malformed transactions (3 bad amounts, hello, transfer).
+            // STATS: 11 applied (5 + dispute, resolve, chargeback, deposits 10, 4294967295, 12),
+            // 12 rejected, 7 malformed transactions (3 bad amounts, hello, transfer, 2 out of range).
             let stats = daemonStats(try client.ask("STATS"))
-            #expect(stats["applied"] == "9", "\(stats)")
-            #expect(stats["rejected"] == "11", "\(stats)")
-            #expect(stats["malformed"] == "5", "\(stats)")
-            #expect(stats["clients"] == "3", "\(stats)")
+            #expect(stats["applied"] == "11", "\(stats)")
+            #expect(stats["rejected"] == "12", "\(stats)")
+            #expect(stats["malformed"] == "7", "\(stats)")
+            #expect(stats["clients"] == "5", "\(stats)")
             #expect(stats["connections"] == "1", "\(stats)")
             #expect(Int(stats["journal_bytes"] ?? "") ?? 0 > 0, "\(stats)")
             #expect(stats["uptime_s"].flatMap { Int($0) } != nil, "\(stats)")
@@ -115,10 +124,12 @@ extension DaemonEndToEnd {
             // Blank lines and headers get no reply: the next reply is PING's.
             try client.send("\n \t \ntype,client,tx,amount\n Type , Client,TX ,Amount\r\nPING\n")
             #expect(try client.expectLine() == "PONG")
-            // QUIT: BYE, the connection closes, and what followed QUIT is not answered.
-            try client.send("QUIT\nPING\n")
+            // QUIT: BYE, the connection closes, and what followed QUIT is neither answered nor done.
+            try client.send("deposit,20,20,1\nQUIT\ndeposit,20,21,1\nPING\n")
+            #expect(try client.expectLine() == "OK")
             #expect(try client.expectLine() == "BYE")
             #expect(try client.readToEnd() == "")
+            #expect(try DaemonClient(daemon.address(transport)).ask("GET 20") == "20,1.0000,0.0000,1.0000,false")
             #expect(daemon.terminate() == 0, "\(daemon.log)")
         }
 
@@ -265,6 +276,30 @@ extension DaemonEndToEnd {
             let stats = daemonStats(try observer.ask("STATS"))
             #expect(stats["applied"] == "\(200 * perClient)")
             #expect(stats["connections"] == "1", "\(stats)")
+        }
+
+        /// A client that asks for far more than the pending-reply limit and then reads slowly,
+        /// after shutting down its sending side, still gets every reply, whole and in order.
+        @Test func slowReaderGetsEverything() throws {
+            let scratch = DaemonScratch()
+            let daemon = try DaemonProcess(in: scratch)
+            let loader = try DaemonClient(daemon.unixAddress)
+            let deposits = (1...5_000).map { "deposit,\($0),\($0),1" }
+            try loader.send(deposits.joined(separator: "\n") + "\n")
+            for _ in deposits { #expect(try loader.expectLine() == "OK") }
+            let dump = try loader.askBlock("DUMP")
+            let client = try DaemonClient(daemon.tcpAddress)
+            let requests = 200  // ~30 MB of replies against a 1 MiB limit
+            try client.send(String(repeating: "DUMP\nPING\n", count: requests))
+            try client.shutdownWrite()
+            for i in 0..<requests {
+                if i % 20 == 0 { usleep(20_000) }  // read slowly
+                guard try client.block() == dump, try client.expectLine() == "PONG" else {
+                    Issue.record("reply \(i) differs")
+                    return
+                }
+            }
+            #expect(try client.readToEnd() == "")
         }
 
         /// One connection over `--max-connections` hears why and is closed; once a connection
