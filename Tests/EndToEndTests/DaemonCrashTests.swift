@@ -221,6 +221,24 @@ extension DaemonEndToEnd {
             #expect(try DaemonClient(again.unixAddress).ask("GET 3000") == "3000,1.0000,0.0000,1.0000,false")
         }
 
+        /// Under `periodic` and `never` a reply may leave before the sync but never before the
+        /// write: a crash of the process alone loses nothing acknowledged. `SYNC` answers OK.
+        @Test(arguments: ["periodic", "never"])
+        func relaxedPoliciesLoseNothingOnACrash(_ policy: String) throws {
+            let scratch = DaemonScratch()
+            var daemon = try DaemonProcess(in: scratch, fsync: policy)
+            let client = try DaemonClient(daemon.unixAddress)
+            let lines = DaemonStream.generate(count: 5_000, seed: 5, clients: 1...100)
+            let sender = DaemonBackground { try client.send(lines.joined(separator: "\n") + "\n") }
+            for _ in lines { _ = try client.expectLine() }
+            try sender.wait()
+            #expect(try client.ask("SYNC") == "OK")
+            #expect(try client.ask("deposit,1,999999,1") == "OK")  // acknowledged, maybe not synced
+            daemon.crash()
+            daemon = try DaemonProcess(in: scratch, fsync: policy)
+            #expect(try DaemonClient(daemon.unixAddress).askBlock("DUMP") == DaemonReference.dump(of: lines + ["deposit,1,999999,1"]))
+        }
+
         /// A second daemon on the same data directory refuses to start, with a clear message;
         /// the first goes on. A second daemon on a live socket refuses too.
         @Test func twoDaemonsOnOneDataDirectory() throws {

@@ -389,7 +389,7 @@ extension DaemonEndToEnd {
             let rss = daemon.residentKiB() ?? Int.max
             #expect(requestedReplyBytes > 1 << 30, "only \(requestedReplyBytes) bytes of replies requested")
             #expect(rss < 200 * 1024, "RSS \(rss) KiB after \(requestedReplyBytes) bytes of replies were requested")
-            #expect(answeredWhileStalled > 5)
+            #expect(answeredWhileStalled >= 3)
             #expect(try other.ask("GET \(accounts + 1)") == "\(accounts + 1),1.0000,0.0000,1.0000,false")
             #expect(try other.ask("PING") == "PONG")
             try? greedy.close()

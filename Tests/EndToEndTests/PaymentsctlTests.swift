@@ -172,6 +172,39 @@ extension DaemonEndToEnd {
             }
         }
 
+        /// `send` when the daemon dies under it: the summary of what was answered, one line
+        /// naming the unacknowledged lines, exit status 3; what it counted as applied is there
+        /// after a restart.
+        @Test func sendWhenTheDaemonDies() throws {
+            let scratch = DaemonScratch()
+            let lines = (1...400_000).map { "deposit,\($0 % 1_000 + 1),\($0),1" }
+            let file = scratch.write("big.csv", lines.joined(separator: "\n") + "\n")
+            var daemon = try DaemonProcess(in: scratch)
+            let pid = daemon.pid
+            let killer = DaemonBackground {
+                // Kill once the daemon has taken some of the stream.
+                for _ in 0..<2_000 {
+                    if let c = try? DaemonClient(.unix(path: scratch.file("d.sock"))),
+                       let s = try? c.ask("STATS"), Int(daemonStats(s)["applied"] ?? "0") ?? 0 >= 20_000 { break }
+                    usleep(2_000)
+                }
+                kill(pid, SIGKILL)
+            }
+            let send = try DaemonRun.run(DaemonBinaries.paymentsctl, ["--unix", daemon.socketPath, "send", file], in: scratch)
+            try killer.wait()
+            daemon.crash()
+            #expect(send.status == 3, "\(send.stdout)\(send.stderr)")
+            #expect(send.stderr.split(separator: "\n").count == 1, "\(send.stderr)")
+            #expect(send.stderr.contains("not acknowledged"), "\(send.stderr)")
+            let summary = send.stdout.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(summary.count == 3 && summary[1] == 0 && summary[2] == 0, "\(send.stdout)")
+            let applied = summary.first ?? 0
+            #expect(applied < lines.count)
+            daemon = try DaemonProcess(in: scratch)
+            let recovered = Int(daemonStats(try DaemonClient(daemon.unixAddress).ask("STATS"))["applied"] ?? "") ?? -1
+            #expect(recovered >= applied, "recovered \(recovered), paymentsctl saw \(applied) acknowledged")
+        }
+
         /// The pipes a user types: `nc -U -N`, `nc -N` over TCP, and `socat`.
         @Test func pipingAFixtureThroughNetcatAndSocat() throws {
             for tool in ["nc", "socat"] {
