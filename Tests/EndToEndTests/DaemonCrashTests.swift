@@ -163,6 +163,8 @@ extension DaemonEndToEnd {
             #expect(daemon.terminate() == 0, "\(daemon.log)")
             #expect(!FileManager.default.fileExists(atPath: daemon.socketPath), "the socket file was left behind")
             #expect(daemon.log.contains("snapshot"), "\(daemon.log)")
+            // One log line per event, never one per transaction.
+            #expect(daemon.log.split(separator: "\n").count < 20, "\(daemon.log)")
             daemon = try DaemonProcess(in: scratch)
             #expect(try state(daemon) == before)
             #expect(daemon.terminate() == 0)

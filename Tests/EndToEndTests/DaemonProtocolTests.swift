@@ -302,6 +302,24 @@ extension DaemonEndToEnd {
             #expect(try client.readToEnd() == "")
         }
 
+        /// Idle connections cost no CPU: the loop sleeps in epoll with no timeout.
+        @Test func idleConnectionsCostNoCPU() throws {
+            let scratch = DaemonScratch()
+            let daemon = try DaemonProcess(in: scratch)
+            let clients = try (0..<100).map { i in try DaemonClient(i % 2 == 0 ? daemon.unixAddress : daemon.tcpAddress) }
+            for c in clients { #expect(try c.ask("PING") == "PONG") }
+            func cpuTicks() -> Int {
+                guard let stat = try? String(contentsOfFile: "/proc/\(daemon.pid)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return -1 }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)  // utime + stime
+            }
+            let before = cpuTicks()
+            usleep(1_000_000)
+            let used = cpuTicks() - before
+            #expect(used <= 2, "\(used) clock ticks of CPU in one idle second with 100 connections")
+        }
+
         /// One connection over `--max-connections` hears why and is closed; once a connection
         /// closes, a new one is served.
         @Test func connectionLimit() throws {
