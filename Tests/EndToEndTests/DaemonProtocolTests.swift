@@ -186,6 +186,11 @@ extension DaemonEndToEnd {
             #expect(try client.expectLine() == "ERR line too long")
             #expect(try client.expectLine() == "OK")
             #expect(try client.ask("GET 1") == "1,2.0000,0.0000,2.0000,false")
+            // An over-long last line without a newline, then the end of input.
+            let last = try DaemonClient(daemon.address(transport))
+            try last.send("PING\n" + String(repeating: "y", count: 5_000))
+            try last.shutdownWrite()
+            #expect(try last.readToEnd() == "PONG\nERR line too long\n")
         }
 
         /// Binary garbage gets ERR lines; the connection and the daemon go on.
