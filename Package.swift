@@ -45,6 +45,8 @@ let package = Package(
             dependencies: ["PaymentsServer", "PaymentsFormat", "PaymentsCore", "PaymentsPlatform"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["payments", "paymentsd", "paymentsctl", "PaymentsPlatform"]),
+            dependencies: [
+                "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
+            ]),
     ]
 )
