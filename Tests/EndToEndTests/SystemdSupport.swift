@@ -194,8 +194,9 @@ struct SystemdListeners {
 }
 
 /// `paymentsd` under `systemd-socket-activate`: started (exec'd in place) on the first connection.
+/// Without `dataDirectory` the daemon chooses (`$STATE_DIRECTORY` when `environment` sets it).
 func systemdActivate(
-    _ listeners: SystemdListeners, dataDirectory: String, environment: [String: String],
+    _ listeners: SystemdListeners, dataDirectory: String?, environment: [String: String],
     daemonArguments: [String] = [], stderrPath: String
 ) throws -> SystemdProcess {
     guard let activate = systemdFindTool("systemd-socket-activate") else {
@@ -206,7 +207,9 @@ func systemdActivate(
         "--fdname=line:line:http",
     ]
     for (name, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-E", "\(name)=\(value)"] }
-    arguments += [systemdDaemonBinary.path, "--data-dir", dataDirectory] + daemonArguments
+    arguments.append(systemdDaemonBinary.path)
+    if let dataDirectory { arguments += ["--data-dir", dataDirectory] }
+    arguments += daemonArguments
     return try SystemdProcess(executable: activate, arguments: arguments, stderrPath: stderrPath)
 }
 

@@ -123,20 +123,26 @@ import Testing
         #expect(daemon.waitForExit() == 0)
     }
 
-    /// `NOTIFY_SOCKET=@name` is an abstract socket address.
-    @Test func abstractNotifySocket() throws {
+    /// `NOTIFY_SOCKET=@name` is an abstract socket address. Without `--data-dir` the data goes
+    /// to `$STATE_DIRECTORY`, as systemd's `StateDirectory=` sets it.
+    @Test func abstractNotifySocketAndStateDirectory() throws {
         let scratch = try SystemdScratch()
         let notify = try SystemdNotifySocket("@paymentsd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         defer { notify.stop() }
         let listeners = try SystemdListeners(in: scratch)
+        let state = scratch.file("state")
+        #expect(mkdir(state, 0o700) == 0)
         let daemon = try systemdActivate(
-            listeners, dataDirectory: scratch.file("data"), environment: ["NOTIFY_SOCKET": notify.name],
+            listeners, dataDirectory: nil, environment: ["NOTIFY_SOCKET": notify.name, "STATE_DIRECTORY": state],
             stderrPath: scratch.file("err"))
-        #expect(try SystemdClient(port: listeners.tcpPort).exchange("PING\n") == "PONG\n")
+        #expect(try SystemdClient(port: listeners.tcpPort).exchange("PING\ndeposit,3,1,2\n") == "PONG\nOK\n")
         #expect(notify.wait(for: "READY=1"), "stderr: \(daemon.stderr)")
         daemon.signal(SIGTERM)
         #expect(notify.wait(for: "STOPPING=1"))
         #expect(daemon.waitForExit() == 0)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: state)) ?? []
+        #expect(!files.isEmpty, "nothing written to $STATE_DIRECTORY; stderr: \(daemon.stderr)")
+        #expect(daemon.stderr.contains("data directory \(state)"))
     }
 
     /// With JOURNAL_STREAM set every line the daemon writes to stderr starts with `<N>`
