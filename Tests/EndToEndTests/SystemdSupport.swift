@@ -146,8 +146,12 @@ final class SystemdProcess {
     let process = Process()
     let stderrPath: String
 
-    init(executable: String, arguments: [String], stderrPath: String) throws {
+    /// `extraEnvironment` is added to this process's environment for the child only.
+    init(executable: String, arguments: [String], extraEnvironment: [String: String] = [:], stderrPath: String) throws {
         self.stderrPath = stderrPath
+        if !extraEnvironment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
+        }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -167,6 +167,18 @@ import Testing
         }
     }
 
+    /// A usage error comes before the logger exists: under journald it is prefixed too.
+    @Test func usageErrorUnderJournaldIsPrefixed() throws {
+        let scratch = try SystemdScratch()
+        let daemon = try SystemdProcess(
+            executable: systemdDaemonBinary.path, arguments: ["--no-such-flag"],
+            extraEnvironment: ["JOURNAL_STREAM": "8:123456"], stderrPath: scratch.file("err"))
+        #expect(daemon.waitForExit() == 2)
+        let lines = daemon.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        #expect(lines.allSatisfy { $0.hasPrefix("<3>") }, "\(lines)")
+    }
+
     /// Without JOURNAL_STREAM the lines carry a UTC timestamp and the level in words.
     @Test func plainTimestampedLinesWithoutJournalStream() throws {
         let scratch = try SystemdScratch()
@@ -220,11 +232,13 @@ import Testing
 
     // MARK: - Helpers
 
-    /// The daemon's own stderr lines: after systemd-socket-activate's "Execing" line.
+    /// The daemon's own stderr lines: without the ones systemd-socket-activate writes to the
+    /// same file before it execs the daemon.
     static func daemonLines(_ stderr: String) -> [String] {
-        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let exec = lines.firstIndex(where: { $0.hasPrefix("Execing ") }) else { return [] }
-        return lines[(exec + 1)...].filter { !$0.isEmpty }
+        let activator = ["Listening on ", "Communication attempt on fd ", "Execing "]
+        return stderr.split(separator: "\n").map(String.init).filter { line in
+            !activator.contains { line.hasPrefix($0) }
+        }
     }
 
     /// `cents` hundredths as the daemon prints amounts (4 decimals).
