@@ -35,24 +35,37 @@ public struct SystemdNotifier: Sendable {
     public var isEnabled: Bool { address != nil }
 
     /// Sends `state`, newline-separated `KEY=VALUE` assignments, as one datagram.
-    public func notify(_ state: String) throws(SystemError) {
+    /// With `waiting: false` a full receive queue fails at once (`EAGAIN`) instead of blocking:
+    /// the event loop's periodic pings use it, so a busy systemd can cost a ping but never stall
+    /// the loop. The corresponding C function is `sendto`.
+    public func notify(_ state: String, waiting: Bool = true) throws(SystemError) {
         guard let address, let socket else { return }
         let bytes = Array(state.utf8)
-        let result: Result<Int, SystemError> = bytes.withUnsafeBytes { raw in
-            do throws(SystemError) { return .success(try socket.send(raw, to: address)) } catch { return .failure(error) }
+        let flags = Int32(MSG_NOSIGNAL) | (waiting ? 0 : Int32(MSG_DONTWAIT))
+        _ = try syscall("sendto", address.description) {
+            bytes.withUnsafeBytes { raw in
+                address.withSockaddr { Glibc.sendto(socket.rawValue, raw.baseAddress, raw.count, flags, $0, $1) }
+            }
         }
-        _ = try result.get()
     }
 
     /// Startup is finished and every listener is open.
     public func ready(status: String? = nil) throws(SystemError) {
-        try notify(status.map { "READY=1\nSTATUS=\($0)" } ?? "READY=1")
+        try notify(status.map { "READY=1\n" + Self.statusAssignment($0) } ?? "READY=1")
     }
 
     /// A line `systemctl status` shows.
-    public func status(_ text: String) throws(SystemError) { try notify("STATUS=\(text)") }
+    public func status(_ text: String) throws(SystemError) { try notify(Self.statusAssignment(text)) }
 
-    public func stopping() throws(SystemError) { try notify("STOPPING=1") }
+    /// `STATUS=text` on one line: a newline would end the assignment and start another.
+    public static func statusAssignment(_ text: String) -> String {
+        "STATUS=" + String(text.map { $0.isNewline ? " " : $0 })
+    }
+
+    /// Shutdown has begun; `status`, when given, goes in the same datagram.
+    public func stopping(status: String? = nil) throws(SystemError) {
+        try notify(status.map { "STOPPING=1\n" + Self.statusAssignment($0) } ?? "STOPPING=1")
+    }
 
     /// Tells the watchdog the loop is alive.
     public func watchdog() throws(SystemError) { try notify("WATCHDOG=1") }

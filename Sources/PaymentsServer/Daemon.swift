@@ -8,6 +8,8 @@ public final class Daemon {
     let log: Logger
     var notifier = SystemdNotifier.disabled
     var timers: [TimerFD] = []
+    /// The last `STATUS=` sent, so the periodic tick sends it again only when it changed.
+    var lastStatus = ""
 
     public init(configuration: DaemonConfiguration) {
         self.configuration = configuration
@@ -54,13 +56,15 @@ public final class Daemon {
                 let taken = (try? signals.take()) ?? []
                 guard !taken.isEmpty, !loop.isStopping else { return }
                 log.info("\(taken.map(Signals.name).joined(separator: ", ")): stopping; answering what was received")
-                try? notifier.stopping()
+                try? notifier.stopping(status: "stopping: answering what was received")
                 loop.stop()
             }
             try watchSystemd(loop, service)
         }
         loop.beforeWait = { service.beforeWait() }
-        try? notifier.ready(status: serving(service))
+        // Recovery is done and every listener is open: only now may systemd send us traffic.
+        lastStatus = serving(service)
+        do { try notifier.ready(status: lastStatus) } catch { log.warning("cannot tell systemd we are ready: \(error)") }
         log.info("ready: \(durable.engine.ledger.accountCount) accounts, journal at record \(durable.lastLSN)")
         try system { () throws(SystemError) in try loop.run() }
         if let failure = service.failure { throw .journal(failure) }
@@ -70,20 +74,32 @@ public final class Daemon {
     }
 
     /// The watchdog ping comes from the loop itself, so a stuck loop stops the pings and
-    /// systemd restarts the daemon; the status line is refreshed on the same tick.
+    /// systemd restarts the daemon; the status line is refreshed on the same tick, in the same
+    /// datagram and only when it changed. The tick never blocks the loop on a busy systemd.
     func watchSystemd(_ loop: EventLoop, _ service: DaemonService) throws(SystemError) {
         guard notifier.isEnabled else { return }
         let watchdog = SystemdWatchdog.fromEnvironment()
-        let interval = watchdog?.pingIntervalNanoseconds ?? 5_000_000_000
+        let interval = watchdog?.pingIntervalNanoseconds ?? Self.statusIntervalNanoseconds
         let timer = try TimerFD()
         try timer.arm(initialNanoseconds: interval, intervalNanoseconds: interval)
         timers.append(timer)
-        try loop.watch(timer.descriptor) { [notifier] _ in
+        try loop.watch(timer.descriptor) { [notifier, log] _ in
             _ = try? timer.drain()
-            if watchdog != nil { try? notifier.watchdog() }
-            try? notifier.status(loop.isStopping ? "stopping" : self.serving(service))
+            var state: [String] = watchdog != nil ? ["WATCHDOG=1"] : []
+            let status = loop.isStopping ? "stopping: answering what was received" : self.serving(service)
+            if status != self.lastStatus { state.append(SystemdNotifier.statusAssignment(status)) }
+            guard !state.isEmpty else { return }
+            do {
+                try notifier.notify(state.joined(separator: "\n"), waiting: false)
+                self.lastStatus = status
+            } catch {
+                log.debug("systemd notify: \(error)")
+            }
         }
     }
+
+    /// How often the status line is refreshed when there is no watchdog to ping.
+    static let statusIntervalNanoseconds: UInt64 = 5_000_000_000
 
     func serving(_ service: DaemonService) -> String {
         let e = service.durable.engine

@@ -14,6 +14,10 @@ struct Listeners {
             protocolName: "http", framing: .raw, limits: limits(),
             handler: HTTPProtocol(service: service, configuration: configuration))
         if !passed.isEmpty {
+            if !configuration.usesDefaultListeners {
+                log.warning("ignoring --unix/--tcp/--http: systemd passed \(passed.count) socket(s), which are used instead")
+            }
+            // Adopted, never bound: systemd owns these sockets and their files, which stay on exit.
             for socket in passed {
                 let listener = try system { () throws(SystemError) in
                     try loop.adopt(listening: socket.descriptor, socket.name == "http" ? http : lines)

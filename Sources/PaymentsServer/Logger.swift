@@ -14,15 +14,25 @@ public final class Logger {
 
     public func log(_ level: LogLevel, _ message: String) {
         guard level.rawValue <= threshold.rawValue else { return }
-        let line: String
+        // Logging must never take the daemon down; a closed stderr loses the line only.
+        try? FileDescriptor.standardError.writeAll(Array(format(level, message).utf8))
+    }
+
+    /// `message` as it is written: every line of it (a message may span several) carries the
+    /// prefix, so journald files each at the right level and nothing reads as unprefixed.
+    public func format(_ level: LogLevel, _ message: String) -> String {
+        let prefix: String
         if journald {
-            line = "<\(level.rawValue)>\(message)\n"
+            prefix = "<\(level.rawValue)>"
         } else {
             let now = WallClock.now()
-            line = "\(WallClock.iso8601(now.seconds, microseconds: now.microseconds)) \(level.word) \(message)\n"
+            prefix = "\(WallClock.iso8601(now.seconds, microseconds: now.microseconds)) \(level.word) "
         }
-        // Logging must never take the daemon down; a closed stderr loses the line only.
-        try? FileDescriptor.standardError.writeAll(Array(line.utf8))
+        var text = ""
+        for line in message.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            text += prefix + line + "\n"
+        }
+        return text
     }
 
     public func error(_ message: String) { log(.error, message) }
