@@ -61,6 +61,7 @@ enum Arguments {
             let (flag, inline) = split(arg)
             if flag == "--help" || flag == "-h" { return .help }
             if flag == "--allow-remote" { c.allowRemote = true; continue }
+            guard valueFlags.contains(flag) else { return .usageError("unknown option \(flag)") }
             guard let value = inline ?? args.popFirst() else { return .usageError("\(flag) needs a value") }
             switch flag {
             case "--data-dir": c.dataDirectory = value
@@ -90,6 +91,11 @@ enum Arguments {
         }
         return .serve(c)
     }
+
+    static let valueFlags: Set<String> = [
+        "--data-dir", "--unix", "--tcp", "--http", "--fsync", "--log-level", "--max-connections", "--max-line-bytes",
+        "--max-pending-bytes", "--max-body-bytes", "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes",
+    ]
 
     static func split(_ arg: String) -> (String, String?) {
         guard arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") else { return (arg, nil) }
