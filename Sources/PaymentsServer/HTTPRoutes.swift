@@ -23,11 +23,13 @@ struct HTTPRoutes {
                 status, message: message, close: close, requestVersion: request.version, allow: allow,
                 omitBody: headOnly, to: &out)
         }
+        // A response to HEAD has no body, errors included (RFC 9110 §9.3.2).
+        let isHead = request.method == .head
         switch HTTPRouter.route(request) {
         case .notFound:
-            error(.notFound, "no such route: \(request.pathString)")
+            error(.notFound, "no such route: \(request.pathString)", headOnly: isHead)
         case .methodNotAllowed(let allow):
-            error(.methodNotAllowed, "method not allowed", allow: allow)
+            error(.methodNotAllowed, "method not allowed", headOnly: isHead, allow: allow)
         case .route(let route, let headOnly):
             var body: [UInt8] = []
             switch route {

@@ -390,6 +390,49 @@ import Testing
         #expect(t.waitForClose())
     }
 
+    /// A response to HEAD never has a body, errors included (RFC 9110 §9.3.2): a body there
+    /// would be read by the client as the start of the next response on the connection.
+    @Test func headErrorsHaveNoBody() throws {
+        let d = try HTTPTestDaemon()
+        let s = try d.connect()
+        s.reader.headOnly = true
+        s.send(httpTestRequest("HEAD", "/nowhere") + httpTestRequest("HEAD", "/transactions") + httpTestRequest("HEAD", "/clients/5")
+               + httpTestRequest("HEAD", "/transactions/5"))
+        let heads = try s.responses(4)
+        #expect(heads.map(\.status) == [404, 405, 404, 404])
+        #expect(heads[1].header("allow") == "POST")
+        for head in heads { #expect(Int(head.header("content-length") ?? "") ?? 0 > 0, "the length the body would have") }
+        s.reader.headOnly = false
+        let after = try s.exchange(httpTestRequest("GET", "/healthz"))
+        #expect(after.status == 200)
+        #expect(after.text == "OK", "no stray body bytes before the next response")
+    }
+
+    /// HTTP connections count against `--max-connections`; one over it is refused and closed.
+    @Test func connectionLimitCoversHTTP() throws {
+        let d = try HTTPTestDaemon(["--max-connections", "2"])
+        // The daemon may not have seen the start-up probe's connection close yet: retry until served.
+        func served() throws -> HTTPTestSocket {
+            let deadline = Date().addingTimeInterval(httpTestPatienceSeconds)
+            while true {
+                let s = try d.connect()
+                if let r = try? s.exchange(httpTestRequest("GET", "/healthz")), r.status == 200 { return s }
+                guard Date() < deadline else { throw HTTPTestFailure("never served under the limit") }
+                usleep(10_000)
+            }
+        }
+        let a = try served(), b = try served()
+        let refused = try d.connect()
+        refused.send(httpTestRequest("GET", "/healthz"))
+        #expect(refused.waitForClose(), "one over the limit is closed")
+        withKnownIssue("EventLoop+Accept.reject sends the line protocol's `ERR too many connections` to HTTP clients too, not an HTTP 503") {
+            #expect(String(decoding: refused.reader.buffer, as: UTF8.self).hasPrefix("HTTP/1.1 503"))
+        }
+        let metrics = try HTTPTestPrometheusPage(try a.exchange(httpTestRequest("GET", "/metrics")).text)
+        #expect(metrics.value("payments_connections_refused_total") == 1)
+        #expect(metrics.value("payments_connections", ["protocol": "http"]) == 2)
+    }
+
     @Test func http10ClosesAfterTheResponse() throws {
         let d = try HTTPTestDaemon()
         var s = try d.connect()
