@@ -16,8 +16,8 @@ final class HTTPProtocol: ConnectionHandler {
     final class Session {
         let connection: Connection
         var parser: HTTPRequestParser
-        /// When the connection last finished a request (or opened): a request must be complete
-        /// within the idle timeout from here.
+        /// When the connection opened, last finished a request, or received the first byte of
+        /// the request in progress: that request must be complete within the idle timeout from here.
         var idleSince: UInt64
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
@@ -48,6 +48,9 @@ final class HTTPProtocol: ConnectionHandler {
 
     func connection(_ connection: Connection, received event: InputEvent) {
         guard case .bytes(let bytes) = event, let session = sessions[connection.id] else { return }
+        // A request's time runs from its first byte: the idle time of a keep-alive connection
+        // before it must not be charged to the request that ends it.
+        if !session.parser.hasPartialRequest { session.idleSince = Memory.monotonicMilliseconds() }
         session.parser.feed(bytes)
         while true {
             switch session.parser.next() {

@@ -485,6 +485,20 @@ import Testing
         #expect(d.isRunning)
     }
 
+    /// The timeout bounds a request from its first byte, not from the end of the previous
+    /// response: a keep-alive connection that idled for most of the timeout and then sends a
+    /// request in two parts is answered. (Margins of a second and more either side.)
+    @Test func idleTimeBeforeARequestIsNotChargedToIt() throws {
+        let d = try HTTPTestDaemon(["--http-idle-timeout", "3"])
+        let s = try d.connect()
+        #expect(try s.exchange(httpTestRequest("GET", "/healthz")).status == 200)
+        usleep(2_300_000)
+        s.send("GET /clients HTTP/1.1\r\n")
+        usleep(1_500_000)  // now past 3 s since the last response, 1.5 s into this request
+        let r = try s.exchange("Host: x\r\n\r\n")
+        #expect(r.status == 200, "\(r.status) \(r.text)")
+    }
+
     @Test func randomBytesDoNotHurtTheDaemon() throws {
         // A 1 s idle timeout closes connections that random bytes left waiting for more.
         let d = try HTTPTestDaemon(["--http-idle-timeout", "1"])
