@@ -555,6 +555,26 @@ import Testing
 
     // MARK: Durability
 
+    /// Under `--fsync always` a POST's response leaves only once its records are synced: the
+    /// metrics page read right after the response shows them durable. (Were responses sent at
+    /// once, the next request would often arrive before the sync finished.)
+    @Test func postResponsesWaitForTheSync() throws {
+        let d = try HTTPTestDaemon()
+        let s = try d.connect()
+        for tx in 1...150 {
+            let body = tx % 3 == 0
+                ? "deposit,1,\(tx),1\nwithdrawal,1,\(tx + 100_000),0.5\n"
+                : httpTestOriginalClientJSON(type: "deposit", client: 1, tx: tx, amount: "1.0")
+            let post = try s.exchange(httpTestRequest("POST", "/transactions", headers: tx % 3 == 0 ? ["Content-Type: text/csv"] : [], body: body))
+            #expect(post.status == 200)
+            let page = try HTTPTestPrometheusPage(try s.exchange(httpTestRequest("GET", "/metrics")).text)
+            let last = try #require(page.value("payments_journal_last_record"))
+            let durable = try #require(page.value("payments_journal_durable_record"))
+            #expect(durable >= last, "after POST \(tx): record \(last) answered before it was durable (\(durable))")
+            if durable < last { break }
+        }
+    }
+
     /// A multi-line POST, SIGKILL as soon as its response arrives, restart on the same data:
     /// every line the response counted as applied is there, and nothing else changed.
     @Test func acknowledgedBatchSurvivesSIGKILL() throws {
