@@ -575,6 +575,26 @@ import Testing
         }
     }
 
+    /// A GET that observed a transaction not yet synced is held until it is: whenever another
+    /// connection's read shows the deposit, the journal says it is durable by then.
+    @Test func readsWaitForTheRecordsTheyObserved() throws {
+        let d = try HTTPTestDaemon()
+        let writer = try d.connect(), reader = try d.connect()
+        var observed = 0
+        for tx in 1...150 {
+            writer.send(httpTestRequest("POST", "/transactions", body: httpTestOriginalClientJSON(type: "deposit", client: 1, tx: tx, amount: "1.0")))
+            let account = try reader.exchange(httpTestRequest("GET", "/clients/1"))
+            let page = try HTTPTestPrometheusPage(try reader.exchange(httpTestRequest("GET", "/metrics")).text)
+            if account.text.contains(#""total":"\#(tx).0000""#) {
+                observed += 1
+                let durable = try #require(page.value("payments_journal_durable_record"))
+                #expect(durable >= Double(tx), "a read showed deposit \(tx) before it was durable (\(durable))")
+            }
+            #expect(try writer.response().status == 200)
+        }
+        #expect(observed > 0, "no read raced a write: the check above never ran")
+    }
+
     /// A multi-line POST, SIGKILL as soon as its response arrives, restart on the same data:
     /// every line the response counted as applied is there, and nothing else changed.
     @Test func acknowledgedBatchSurvivesSIGKILL() throws {
