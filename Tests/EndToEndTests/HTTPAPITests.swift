@@ -298,6 +298,42 @@ import Testing
         #expect(s.reader.buffer.isEmpty)
     }
 
+    /// Backpressure: one write of many pipelined requests for a large response must not make
+    /// the daemon render them all at once (300 × 170 KB here); it answers them as the client
+    /// reads, every one in order, also when the client has shut down its sending side.
+    @Test func pipelinedLargeResponsesKeepMemoryBounded() throws {
+        let d = try HTTPTestDaemon()
+        let seed = (1...2000).map { "deposit,\($0),\($0),\($0).1234" }.joined(separator: "\n")
+        #expect(try d.request("POST", "/transactions", headers: ["Content-Type: text/csv"], body: Data(seed.utf8)).status == 200)
+        let one = try d.request("GET", "/clients")
+        #expect(one.body.count > 150_000)
+        func peakRSSKiB() throws -> Int {
+            let status = try String(contentsOfFile: "/proc/\(d.process.processIdentifier)/status", encoding: .utf8)
+            let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])!
+        }
+        for halfClose in [false, true] {
+            let before = try peakRSSKiB()
+            let s = try d.connect()
+            let count = 300
+            s.send(String(repeating: httpTestRequest("GET", "/clients"), count: count))
+            if halfClose { s.shutdownWrite() }
+            let first = try s.response()
+            #expect(first.body == one.body)
+            let grown = try peakRSSKiB() - before
+            #expect(grown < 25_000, "peak RSS grew by \(grown) KiB on one read of \(count) pipelined requests")
+            for i in 1..<count {
+                let r = try s.response()
+                if r.status != 200 || r.body.count != one.body.count { Issue.record("response \(i): \(r.status), \(r.body.count) bytes"); break }
+            }
+            if halfClose {
+                #expect(s.waitForClose(), "closed once every response is written")
+            } else {
+                #expect(try s.exchange(httpTestRequest("GET", "/healthz")).status == 200, "the connection goes on")
+            }
+        }
+    }
+
     @Test func requestFedOneByteAtATime() throws {
         let d = try HTTPTestDaemon()
         let s = try d.connect()
