@@ -6,7 +6,9 @@ import PaymentsPlatform
 final class HTTPProtocol: ConnectionHandler {
     let service: DaemonService
     let configuration: DaemonConfiguration
-    let routes: HTTPRoutes
+    var routes: HTTPRoutes
+    /// The second `routes.dateLine` shows.
+    var dateSecond: Int64 = -1
     var sessions: [UInt64: Session] = [:]
     /// Ticks once a second while HTTP connections are open, to enforce the idle timeout;
     /// disarmed when there are none, so an idle daemon costs no CPU.
@@ -69,6 +71,7 @@ final class HTTPProtocol: ConnectionHandler {
     func serve(_ session: Session) {
         let connection = session.connection
         session.isStalled = false
+        refreshDate()
         while true {
             if connection.output.pendingBytes + scratch.count > connection.output.highWaterBytes {
                 session.isStalled = true
@@ -88,7 +91,8 @@ final class HTTPProtocol: ConnectionHandler {
                     return
                 }
             case .error(let status):
-                HTTPResponse.appendError(status, message: HTTPResponse.defaultMessage(for: status), close: true, to: &scratch)
+                HTTPResponse.appendError(
+                    status, message: HTTPResponse.defaultMessage(for: status), close: true, extraHeaders: routes.dateLine, to: &scratch)
                 finish(connection, closing: true)
                 return
             }
@@ -132,6 +136,14 @@ final class HTTPProtocol: ConnectionHandler {
         }
     }
 
+    /// Renders the `Date` line again when the wall clock has moved to another second.
+    func refreshDate() {
+        let now = WallClock.now().seconds
+        guard now != dateSecond else { return }
+        dateSecond = now
+        routes.dateLine = HTTPDate.headerLine(secondsSinceEpoch: now)
+    }
+
     /// A timer on the loop that calls `action` on each expiry.
     func makeTimer(_ action: @escaping (HTTPProtocol) -> Void) throws(SystemError) -> TimerFD {
         let timer = try TimerFD()
@@ -165,10 +177,12 @@ final class HTTPProtocol: ConnectionHandler {
     func closeIdleConnections() {
         let now = Memory.monotonicMilliseconds()
         let limit = UInt64(configuration.httpIdleTimeoutSeconds) * 1000
+        refreshDate()
         // A stalled connection's requests are complete: the wait is for its client to read.
         for session in sessions.values where now - session.idleSince >= limit && !session.connection.isClosing && !session.isStalled {
             if session.parser.hasPartialRequest {
-                HTTPResponse.appendError(.requestTimeout, message: "request not complete in time", close: true, to: &scratch)
+                HTTPResponse.appendError(
+                    .requestTimeout, message: "request not complete in time", close: true, extraHeaders: routes.dateLine, to: &scratch)
             }
             finish(session.connection, closing: true)
         }

@@ -13,6 +13,7 @@ import Testing
         let r = try d.request("GET", "/healthz")
         #expect(r.status == 200)
         #expect(r.text == "OK")
+        #expect(r.hasCurrentDate, "\(r.header("date") ?? "no Date header")")
         let head = try d.request("HEAD", "/healthz")
         #expect(head.status == 200)
         #expect(head.header("content-length") == "2", "HEAD gives the length the GET body has")
@@ -157,6 +158,7 @@ import Testing
         let unknown = try d.request("GET", "/nowhere")
         #expect(unknown.status == 404)
         #expect(unknown.isOneLineJSONError)
+        #expect(unknown.hasCurrentDate)
         #expect(try d.request("GET", "/").status == 404)
 
         let wrongMethod = try d.request("DELETE", "/clients")
@@ -179,6 +181,7 @@ import Testing
         // 431: headers over 8 KiB.
         let big = try d.request("GET", "/healthz", headers: ["X-Filler: " + String(repeating: "a", count: 9000)])
         #expect(big.status == 431)
+        #expect(big.hasCurrentDate, "a parser error has a Date too")
         #expect(big.isOneLineJSONError)
         // Just under the limit is fine.
         #expect(try d.request("GET", "/healthz", headers: ["X-Filler: " + String(repeating: "a", count: 7000)]).status == 200)
@@ -511,6 +514,7 @@ import Testing
         #expect(silent.reader.buffer.isEmpty, "quietly: no response to a request never started")
         let timedOut = try partial.response()
         #expect(timedOut.status == 408)
+        #expect(timedOut.hasCurrentDate)
         #expect(timedOut.isOneLineJSONError)
         #expect(partial.waitForClose())
         #expect(try partialBody.response().status == 408)

@@ -197,6 +197,17 @@ struct HTTPTestResponse {
         return o
     }
 
+    /// A `Date` in IMF-fixdate (RFC 9110 §5.6.7) within a few minutes of the test's clock.
+    var hasCurrentDate: Bool {
+        guard let text = header("date") else { return false }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        guard let date = format.date(from: text), format.string(from: date) == text else { return false }
+        return abs(date.timeIntervalSinceNow) < 300
+    }
+
     /// `{"error":"..."}` on one line: what every error status must carry (SPEC §7).
     var isOneLineJSONError: Bool {
         guard !body.contains(0x0A), let o = try? jsonObject(), o.count == 1, o["error"] is String else { return false }
