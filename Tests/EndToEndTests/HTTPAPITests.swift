@@ -151,6 +151,13 @@ import Testing
         #expect((s["errors"] as? [[String: Any]])?.map { $0["line"] as? Int } == [4, 5, 6])
         #expect(try d.request("GET", "/clients/3").text
             == #"{"client":3,"available":"2.0000","held":"1.0000","total":"3.0000","locked":false}"#)
+
+        // At most 1000 errors are listed; the counts stay exact.
+        let many = (1...1005).map { "withdrawal,9,\(1000 + $0),1" }.joined(separator: "\n")
+        let m = try d.request("POST", "/transactions", headers: ["Content-Type: text/csv"], body: Data(many.utf8)).jsonObject()
+        #expect(m["rejected"] as? Int == 1005)
+        #expect((m["errors"] as? [Any])?.count == 1000)
+        #expect(m["errors_truncated"] as? Bool == true)
     }
 
     @Test func errorStatuses() throws {
@@ -424,6 +431,7 @@ import Testing
         #expect(try s.exchange(httpTestRequest("BREW", "/transactions", body: "{}")).header("allow") == "POST")
         #expect(try s.exchange(httpTestRequest("FOO", "/nowhere")).status == 404)
         #expect(try s.exchange(httpTestRequest("GET", "/healthz")).status == 200, "the connection stays open after 405 and 404")
+        #expect(try s.exchange(httpTestRequest("GET", "http://127.0.0.1/healthz?probe=1")).text == "OK", "absolute-form target, query ignored")
         let t = try d.connect()
         #expect(try t.exchange("G(T /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status == 400)
         #expect(t.waitForClose())
