@@ -17,6 +17,8 @@ final class HTTPProtocol: ConnectionHandler {
     /// resume it once its client has read its responses; disarmed otherwise.
     var stallTimer: TimerFD?
     static let stallTickNanoseconds: UInt64 = 1_000_000
+    /// The sessions that stalled since the last tick, so a tick looks at those only.
+    var stalled: [Session] = []
     var scratch: [UInt8] = []
 
     final class Session {
@@ -28,6 +30,8 @@ final class HTTPProtocol: ConnectionHandler {
         /// Requests wait in the parser because the responses before them passed the
         /// connection's high-water mark.
         var isStalled = false
+        /// In `HTTPProtocol.stalled` (it may have been served since by new input).
+        var isListedAsStalled = false
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
@@ -75,7 +79,11 @@ final class HTTPProtocol: ConnectionHandler {
         while true {
             if connection.output.pendingBytes + scratch.count > connection.output.highWaterBytes {
                 session.isStalled = true
-                armStallTimer()
+                if !session.isListedAsStalled {
+                    session.isListedAsStalled = true
+                    stalled.append(session)
+                    if stalled.count == 1 { armStallTimer() }
+                }
                 return
             }
             switch session.parser.next() {
@@ -156,20 +164,25 @@ final class HTTPProtocol: ConnectionHandler {
 
     /// Serves stalled connections whose client has read its responses down to the low-water mark.
     func resumeStalled() {
-        var stillStalled = false
-        for session in sessions.values where session.isStalled {
+        let waiting = stalled
+        stalled.removeAll(keepingCapacity: true)
+        for session in waiting {
+            session.isListedAsStalled = false
+            guard session.isStalled else { continue }
             let connection = session.connection
             if connection.isClosing || connection.isClosed {
                 session.isStalled = false
-            } else if connection.output.pendingBytes <= connection.output.lowWaterBytes {
+            } else if connection.output.pendingBytes > connection.output.lowWaterBytes {
+                session.isListedAsStalled = true
+                stalled.append(session)
+            } else {
                 if connection.isParked { connection.unpark() }
-                serve(session)
+                serve(session)  // appends the session to `stalled` again if it stalls again
                 finish(connection, closing: false)
                 if session.isStalled && connection.isInputClosed { connection.park() }
             }
-            stillStalled = stillStalled || session.isStalled
         }
-        if !stillStalled { try? stallTimer?.disarm() }
+        if stalled.isEmpty { try? stallTimer?.disarm() }
     }
 
     /// 408 for a request that did not arrive complete in time; a connection that sent nothing
