@@ -6,19 +6,32 @@ import PaymentsPlatform
 final class HTTPProtocol: ConnectionHandler {
     let service: DaemonService
     let configuration: DaemonConfiguration
-    let routes: HTTPRoutes
+    var routes: HTTPRoutes
+    /// The second `routes.dateLine` shows.
+    var dateSecond: Int64 = -1
     var sessions: [UInt64: Session] = [:]
     /// Ticks once a second while HTTP connections are open, to enforce the idle timeout;
     /// disarmed when there are none, so an idle daemon costs no CPU.
     var idleTimer: TimerFD?
+    /// Ticks every `stallTickNanoseconds` while some connection is stalled (see `serve`), to
+    /// resume it once its client has read its responses; disarmed otherwise.
+    var stallTimer: TimerFD?
+    static let stallTickNanoseconds: UInt64 = 1_000_000
+    /// The sessions that stalled since the last tick, so a tick looks at those only.
+    var stalled: [Session] = []
     var scratch: [UInt8] = []
 
     final class Session {
         let connection: Connection
         var parser: HTTPRequestParser
-        /// When the connection last finished a request (or opened): a request must be complete
-        /// within the idle timeout from here.
+        /// When the connection opened, last finished a request, or received the first byte of
+        /// the request in progress: that request must be complete within the idle timeout from here.
         var idleSince: UInt64
+        /// Requests wait in the parser because the responses before them passed the
+        /// connection's high-water mark.
+        var isStalled = false
+        /// In `HTTPProtocol.stalled` (it may have been served since by new input).
+        var isListedAsStalled = false
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
@@ -48,8 +61,31 @@ final class HTTPProtocol: ConnectionHandler {
 
     func connection(_ connection: Connection, received event: InputEvent) {
         guard case .bytes(let bytes) = event, let session = sessions[connection.id] else { return }
+        // A request's time runs from its first byte: the idle time of a keep-alive connection
+        // before it must not be charged to the request that ends it.
+        if !session.parser.hasPartialRequest { session.idleSince = Memory.monotonicMilliseconds() }
         session.parser.feed(bytes)
+        serve(session)
+    }
+
+    /// Answers the requests the parser holds, in order, until it needs more bytes or the
+    /// connection is to close. Stops early when the connection's unsent responses pass its
+    /// high-water mark: one read of pipelined `GET /clients` must not make the daemon hold
+    /// gigabytes. The requests left wait in the parser until `resumeStalled` sees them drained.
+    func serve(_ session: Session) {
+        let connection = session.connection
+        session.isStalled = false
+        refreshDate()
         while true {
+            if connection.output.pendingBytes + scratch.count > connection.output.highWaterBytes {
+                session.isStalled = true
+                if !session.isListedAsStalled {
+                    session.isListedAsStalled = true
+                    stalled.append(session)
+                    if stalled.count == 1 { armStallTimer() }
+                }
+                return
+            }
             switch session.parser.next() {
             case .needMoreData:
                 return
@@ -63,7 +99,8 @@ final class HTTPProtocol: ConnectionHandler {
                     return
                 }
             case .error(let status):
-                HTTPResponse.appendError(status, message: HTTPResponse.defaultMessage(for: status), close: true, to: &scratch)
+                HTTPResponse.appendError(
+                    status, message: HTTPResponse.defaultMessage(for: status), close: true, extraHeaders: routes.dateLine, to: &scratch)
                 finish(connection, closing: true)
                 return
             }
@@ -71,6 +108,13 @@ final class HTTPProtocol: ConnectionHandler {
     }
 
     func connectionBatchEnded(_ connection: Connection) { finish(connection, closing: false) }
+
+    /// The client sent everything (`shutdown(SHUT_WR)` after pipelining): a connection closes
+    /// once its output is written, so one with requests still stalled stays parked until
+    /// `resumeStalled` has answered them.
+    func connectionInputEnded(_ connection: Connection) {
+        if sessions[connection.id]?.isStalled == true { connection.park() }
+    }
 
     /// Hands the gathered responses to the connection and holds them behind the journal.
     func finish(_ connection: Connection, closing: Bool) {
@@ -84,18 +128,61 @@ final class HTTPProtocol: ConnectionHandler {
 
     func armIdleTimer() {
         do {
-            if idleTimer == nil {
-                let timer = try TimerFD()
-                try service.loop.watch(timer.descriptor) { [weak self] _ in
-                    _ = try? timer.drain()
-                    self?.closeIdleConnections()
-                }
-                idleTimer = timer
-            }
+            if idleTimer == nil { idleTimer = try makeTimer { $0.closeIdleConnections() } }
             try idleTimer?.arm(initialNanoseconds: 1_000_000_000, intervalNanoseconds: 1_000_000_000)
         } catch {
             service.log.warning("HTTP idle timer unavailable, idle connections will not time out: \(error)")
         }
+    }
+
+    func armStallTimer() {
+        do {
+            if stallTimer == nil { stallTimer = try makeTimer { $0.resumeStalled() } }
+            try stallTimer?.arm(initialNanoseconds: Self.stallTickNanoseconds, intervalNanoseconds: Self.stallTickNanoseconds)
+        } catch {
+            service.log.warning("HTTP stall timer unavailable, pipelined requests wait for more input: \(error)")
+        }
+    }
+
+    /// Renders the `Date` line again when the wall clock has moved to another second.
+    func refreshDate() {
+        let now = WallClock.now().seconds
+        guard now != dateSecond else { return }
+        dateSecond = now
+        routes.dateLine = HTTPDate.headerLine(secondsSinceEpoch: now)
+    }
+
+    /// A timer on the loop that calls `action` on each expiry.
+    func makeTimer(_ action: @escaping (HTTPProtocol) -> Void) throws(SystemError) -> TimerFD {
+        let timer = try TimerFD()
+        try service.loop.watch(timer.descriptor) { [weak self] _ in
+            _ = try? timer.drain()
+            if let self { action(self) }
+        }
+        return timer
+    }
+
+    /// Serves stalled connections whose client has read its responses down to the low-water mark.
+    func resumeStalled() {
+        let waiting = stalled
+        stalled.removeAll(keepingCapacity: true)
+        for session in waiting {
+            session.isListedAsStalled = false
+            guard session.isStalled else { continue }
+            let connection = session.connection
+            if connection.isClosing || connection.isClosed {
+                session.isStalled = false
+            } else if connection.output.pendingBytes > connection.output.lowWaterBytes {
+                session.isListedAsStalled = true
+                stalled.append(session)
+            } else {
+                if connection.isParked { connection.unpark() }
+                serve(session)  // appends the session to `stalled` again if it stalls again
+                finish(connection, closing: false)
+                if session.isStalled && connection.isInputClosed { connection.park() }
+            }
+        }
+        if stalled.isEmpty { try? stallTimer?.disarm() }
     }
 
     /// 408 for a request that did not arrive complete in time; a connection that sent nothing
@@ -103,9 +190,12 @@ final class HTTPProtocol: ConnectionHandler {
     func closeIdleConnections() {
         let now = Memory.monotonicMilliseconds()
         let limit = UInt64(configuration.httpIdleTimeoutSeconds) * 1000
-        for session in sessions.values where now - session.idleSince >= limit && !session.connection.isClosing {
+        refreshDate()
+        // A stalled connection's requests are complete: the wait is for its client to read.
+        for session in sessions.values where now - session.idleSince >= limit && !session.connection.isClosing && !session.isStalled {
             if session.parser.hasPartialRequest {
-                HTTPResponse.appendError(.requestTimeout, message: "request not complete in time", close: true, to: &scratch)
+                HTTPResponse.appendError(
+                    .requestTimeout, message: "request not complete in time", close: true, extraHeaders: routes.dateLine, to: &scratch)
             }
             finish(session.connection, closing: true)
         }

@@ -6,6 +6,9 @@ import PaymentsFormat
 struct HTTPRoutes {
     unowned let service: DaemonService
     let maxLineBytes: Int
+    /// `Date: ...\r\n` for every response (RFC 9110 §6.6.1), refreshed by `HTTPProtocol`
+    /// when the second changes.
+    var dateLine: [UInt8] = []
     /// A multi-line POST reports at most this many errors (the counts stay exact).
     static let maxReportedErrors = 1000
 
@@ -16,18 +19,20 @@ struct HTTPRoutes {
         func send(_ status: HTTPStatus, _ type: HTTPContentType, _ body: [UInt8], headOnly: Bool = false) {
             HTTPResponse.append(
                 status, contentType: type, body: body, close: close, requestVersion: request.version,
-                omitBody: headOnly, to: &out)
+                omitBody: headOnly, extraHeaders: dateLine, to: &out)
         }
         func error(_ status: HTTPStatus, _ message: String, headOnly: Bool = false, allow: StaticString? = nil) {
             HTTPResponse.appendError(
                 status, message: message, close: close, requestVersion: request.version, allow: allow,
-                omitBody: headOnly, to: &out)
+                omitBody: headOnly, extraHeaders: dateLine, to: &out)
         }
+        // A response to HEAD has no body, errors included (RFC 9110 §9.3.2).
+        let isHead = request.method == .head
         switch HTTPRouter.route(request) {
         case .notFound:
-            error(.notFound, "no such route: \(request.pathString)")
+            error(.notFound, "no such route: \(request.pathString)", headOnly: isHead)
         case .methodNotAllowed(let allow):
-            error(.methodNotAllowed, "method not allowed", allow: allow)
+            error(.methodNotAllowed, "method not allowed", headOnly: isHead, allow: allow)
         case .route(let route, let headOnly):
             var body: [UInt8] = []
             switch route {
