@@ -13,7 +13,7 @@ extension EventLoop {
             }
             guard let fd = accepted else { return }
             if connectionCount >= configuration.maxConnections {
-                reject(fd)
+                reject(fd, listener)
             } else {
                 open(fd, on: listener)
             }
@@ -38,9 +38,9 @@ extension EventLoop {
     }
 
     /// One over the limit hears why and is closed; best effort, it must not cost a buffer.
-    private func reject(_ fd: FileDescriptor) {
+    private func reject(_ fd: FileDescriptor, _ listener: Listener) {
         rejectedConnectionCount += 1
-        Self.tooManyConnectionsReply.withUnsafeBytes { _ = try? fd.sendOnce($0) }
+        listener.configuration.rejectionReply.withUnsafeBytes { _ = try? fd.sendOnce($0) }
         try? fd.shutdown(.write)
         try? fd.close()
     }

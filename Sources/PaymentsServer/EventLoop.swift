@@ -39,7 +39,8 @@ public final class EventLoop {
     public static let defaultStopGraceMilliseconds = 10_000
     /// Connections accepted per listener wake-up, so a connection storm cannot starve replies.
     static let maxAcceptsPerWakeup = 64
-    static let tooManyConnectionsReply = Array("ERR too many connections\n".utf8)
+    /// What a connection over the limit is told before it is closed, unless its listener says otherwise.
+    public static let tooManyConnectionsReply = Array("ERR too many connections\n".utf8)
 
     public let configuration: Configuration
     /// Called at the top of every iteration, before flushing and sleeping.

@@ -40,6 +40,13 @@ final class HTTPProtocol: ConnectionHandler {
         }
     }
 
+    /// What an HTTP client refused at the connection limit reads before the close.
+    static let tooManyConnectionsResponse: [UInt8] = {
+        var out: [UInt8] = []
+        HTTPResponse.appendError(.serviceUnavailable, message: "too many connections", close: true, to: &out)
+        return out
+    }()
+
     init(service: DaemonService, configuration: DaemonConfiguration) {
         self.service = service
         self.configuration = configuration

@@ -39,11 +39,15 @@ public struct ListenerConfiguration {
     public var framing: Framing
     public var limits: ConnectionLimits
     public var handler: any ConnectionHandler
+    /// Sent, in the listener's own protocol, to a connection refused at the connection limit.
+    public var rejectionReply: [UInt8]
 
     public init(
         protocolName: String = "line", framing: Framing = .lines,
-        limits: ConnectionLimits = ConnectionLimits(), handler: any ConnectionHandler
+        limits: ConnectionLimits = ConnectionLimits(), handler: any ConnectionHandler,
+        rejectionReply: [UInt8] = EventLoop.tooManyConnectionsReply
     ) {
+        self.rejectionReply = rejectionReply
         self.protocolName = protocolName
         self.framing = framing
         self.limits = limits

@@ -12,7 +12,8 @@ struct Listeners {
             protocolName: "line", framing: .lines, limits: limits(), handler: LineProtocol(service: service))
         let http = ListenerConfiguration(
             protocolName: "http", framing: .raw, limits: limits(),
-            handler: HTTPProtocol(service: service, configuration: configuration))
+            handler: HTTPProtocol(service: service, configuration: configuration),
+            rejectionReply: HTTPProtocol.tooManyConnectionsResponse)
         if !passed.isEmpty {
             if !configuration.usesDefaultListeners {
                 log.warning("ignoring --unix/--tcp/--http: systemd passed \(passed.count) socket(s), which are used instead")
