@@ -30,6 +30,9 @@ public final class Connection {
     public private(set) var isClosing = false
     /// Reading stopped because replies pile up (pending bytes went above the high-water mark).
     public private(set) var isBackpressured = false
+    /// Set by a handler that stopped answering because too many replies were unsent: the loop
+    /// calls `connectionDrained` once the output is back at its low-water mark.
+    public var notifyWhenDrained = false
     public private(set) var bytesRead: UInt64 = 0
 
     var inputEndDelivered = false

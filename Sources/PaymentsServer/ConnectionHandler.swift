@@ -19,10 +19,14 @@ public protocol ConnectionHandler: AnyObject {
     func connectionInputEnded(_ connection: Connection)
     /// The connection is closed and its descriptor released: drop what refers to it.
     func connectionClosed(_ connection: Connection)
+    /// Its output fell to the low-water mark after the handler set `notifyWhenDrained`:
+    /// a handler that stopped answering buffered requests can go on.
+    func connectionDrained(_ connection: Connection)
 }
 
 extension ConnectionHandler {
     public func connectionOpened(_ connection: Connection) {}
     public func connectionBatchEnded(_ connection: Connection) {}
     public func connectionInputEnded(_ connection: Connection) {}
+    public func connectionDrained(_ connection: Connection) {}
 }

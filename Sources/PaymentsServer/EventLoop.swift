@@ -210,6 +210,11 @@ public final class EventLoop {
         flush(connection)
         guard !connection.isClosed else { return }
         connection.updateBackpressure()
+        if connection.notifyWhenDrained && connection.output.isAtOrBelowLowWater {
+            connection.notifyWhenDrained = false
+            connection.listener.configuration.handler.connectionDrained(connection)
+            markDirty(connection)
+        }
         // Input held back by the high-water mark may go on now that the flush drained it:
         // come back to this connection after the others in this pass (round-robin).
         if connection.canDeliver && connection.hasUndeliveredInput { markDirty(connection) }

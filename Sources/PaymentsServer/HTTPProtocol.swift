@@ -13,12 +13,6 @@ final class HTTPProtocol: ConnectionHandler {
     /// Ticks once a second while HTTP connections are open, to enforce the idle timeout;
     /// disarmed when there are none, so an idle daemon costs no CPU.
     var idleTimer: TimerFD?
-    /// Ticks every `stallTickNanoseconds` while some connection is stalled (see `serve`), to
-    /// resume it once its client has read its responses; disarmed otherwise.
-    var stallTimer: TimerFD?
-    static let stallTickNanoseconds: UInt64 = 1_000_000
-    /// The sessions that stalled since the last tick, so a tick looks at those only.
-    var stalled: [Session] = []
     var scratch: [UInt8] = []
 
     final class Session {
@@ -30,8 +24,6 @@ final class HTTPProtocol: ConnectionHandler {
         /// Requests wait in the parser because the responses before them passed the
         /// connection's high-water mark.
         var isStalled = false
-        /// In `HTTPProtocol.stalled` (it may have been served since by new input).
-        var isListedAsStalled = false
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
@@ -78,7 +70,7 @@ final class HTTPProtocol: ConnectionHandler {
     /// Answers the requests the parser holds, in order, until it needs more bytes or the
     /// connection is to close. Stops early when the connection's unsent responses pass its
     /// high-water mark: one read of pipelined `GET /clients` must not make the daemon hold
-    /// gigabytes. The requests left wait in the parser until `resumeStalled` sees them drained.
+    /// gigabytes. The requests left wait in the parser until the loop reports the output drained.
     func serve(_ session: Session) {
         let connection = session.connection
         session.isStalled = false
@@ -86,11 +78,7 @@ final class HTTPProtocol: ConnectionHandler {
         while true {
             if connection.output.pendingBytes + scratch.count > connection.output.highWaterBytes {
                 session.isStalled = true
-                if !session.isListedAsStalled {
-                    session.isListedAsStalled = true
-                    stalled.append(session)
-                    if stalled.count == 1 { armStallTimer() }
-                }
+                connection.notifyWhenDrained = true
                 return
             }
             switch session.parser.next() {
@@ -118,7 +106,7 @@ final class HTTPProtocol: ConnectionHandler {
 
     /// The client sent everything (`shutdown(SHUT_WR)` after pipelining): a connection closes
     /// once its output is written, so one with requests still stalled stays parked until
-    /// `resumeStalled` has answered them.
+    /// `connectionDrained` has answered them.
     func connectionInputEnded(_ connection: Connection) {
         if sessions[connection.id]?.isStalled == true { connection.park() }
     }
@@ -142,15 +130,6 @@ final class HTTPProtocol: ConnectionHandler {
         }
     }
 
-    func armStallTimer() {
-        do {
-            if stallTimer == nil { stallTimer = try makeTimer { $0.resumeStalled() } }
-            try stallTimer?.arm(initialNanoseconds: Self.stallTickNanoseconds, intervalNanoseconds: Self.stallTickNanoseconds)
-        } catch {
-            service.log.warning("HTTP stall timer unavailable, pipelined requests wait for more input: \(error)")
-        }
-    }
-
     /// Renders the `Date` line again when the wall clock has moved to another second.
     func refreshDate() {
         let now = WallClock.now().seconds
@@ -169,27 +148,13 @@ final class HTTPProtocol: ConnectionHandler {
         return timer
     }
 
-    /// Serves stalled connections whose client has read its responses down to the low-water mark.
-    func resumeStalled() {
-        let waiting = stalled
-        stalled.removeAll(keepingCapacity: true)
-        for session in waiting {
-            session.isListedAsStalled = false
-            guard session.isStalled else { continue }
-            let connection = session.connection
-            if connection.isClosing || connection.isClosed {
-                session.isStalled = false
-            } else if connection.output.pendingBytes > connection.output.lowWaterBytes {
-                session.isListedAsStalled = true
-                stalled.append(session)
-            } else {
-                if connection.isParked { connection.unpark() }
-                serve(session)  // appends the session to `stalled` again if it stalls again
-                finish(connection, closing: false)
-                if session.isStalled && connection.isInputClosed { connection.park() }
-            }
-        }
-        if stalled.isEmpty { try? stallTimer?.disarm() }
+    /// The client read its responses down to the low-water mark: answer what is still buffered.
+    func connectionDrained(_ connection: Connection) {
+        guard let session = sessions[connection.id], session.isStalled, !connection.isClosing else { return }
+        if connection.isParked { connection.unpark() }
+        serve(session)
+        finish(connection, closing: false)
+        if session.isStalled && connection.isInputClosed { connection.park() }
     }
 
     /// 408 for a request that did not arrive complete in time; a connection that sent nothing
