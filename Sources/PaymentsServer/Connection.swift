@@ -1,3 +1,4 @@
+import PaymentsFormat
 import PaymentsPlatform
 
 /// One accepted socket on the loop: its input framer, its output buffer and its state.

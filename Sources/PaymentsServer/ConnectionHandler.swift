@@ -1,3 +1,4 @@
+import PaymentsFormat
 /// What a protocol implements to sit on the event loop: the loop owns sockets, buffers and
 /// readiness; the handler turns input into replies. All calls come on the loop's thread.
 ///

@@ -1,3 +1,4 @@
+import PaymentsFormat
 import PaymentsPlatform
 
 /// The HTTP API of §7 on the event loop, beside the line protocol: the same engine, the same

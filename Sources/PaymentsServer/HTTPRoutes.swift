@@ -73,6 +73,9 @@ struct HTTPRoutes {
         }
     }
 
+    /// Room for 64 KiB of lines at a time, and at least what the framer needs for its limit.
+    static func framerBufferBytes(_ maxLineBytes: Int) -> Int { max(64 << 10, 2 * (maxLineBytes + 2)) }
+
     /// One JSON transaction (200 / 422 / 400), or many lines when the body is CSV or NDJSON.
     func post(_ request: HTTPRequest) -> (HTTPStatus, [UInt8]) {
         if request.contentTypeIs("text/csv") || request.contentTypeIs("application/x-ndjson") {
@@ -111,13 +114,13 @@ struct HTTPRoutes {
             errors.append(UInt8(ascii: "}"))
             reported += 1
         }
-        var splitter = LineSplitter(maxLineBytes: maxLineBytes)
-        func handle(_ piece: LineSplitter.Piece) {
+        let framer = LineFramer(maxLineBytes: maxLineBytes, bufferBytes: Self.framerBufferBytes(maxLineBytes))
+        func handle(_ event: InputEvent) {
             lineNumber += 1
             let request: LineRequest
-            switch piece {
+            switch event {
             case .line(let bytes): request = LineRequest.parse(bytes)
-            case .tooLong: request = .malformed(.lineTooLong)
+            case .tooLong, .bytes: request = .malformed(.lineTooLong)
             }
             switch request {
             case .skip: return
@@ -135,10 +138,8 @@ struct HTTPRoutes {
                 report("ERR only transactions are accepted in a POST body")
             }
         }
-        body.withUnsafeBytes { raw in
-            splitter.feed(raw, handle)
-            splitter.finish(handle)
-        }
+        body.withUnsafeBytes { raw in framer.feed(raw, handle) }
+        if let last = framer.finish() { handle(last) }
         service.durable.malformed += malformed
         var out = Array(#"{"applied":\#(applied),"rejected":\#(rejected),"malformed":\#(malformed),"errors":["#.utf8)
         out.append(contentsOf: errors)

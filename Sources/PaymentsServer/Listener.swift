@@ -1,3 +1,4 @@
+import PaymentsFormat
 import PaymentsPlatform
 
 /// How a listener's input is cut before its handler sees it.

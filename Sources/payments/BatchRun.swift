@@ -2,8 +2,9 @@ import PaymentsCore
 import PaymentsFormat
 import PaymentsPlatform
 
-/// Streams every input through one ledger: inputs are read in large chunks and cut into lines
-/// in place, so memory holds the ledger and one chunk, whatever the size of the files.
+/// Streams every input through one ledger: inputs are read in large chunks straight into the
+/// line framer's buffer and cut into lines in place, so memory holds the ledger and one
+/// chunk, whatever the size of the files.
 struct BatchRun {
     static let chunkBytes = 1 << 20
 
@@ -35,32 +36,31 @@ struct BatchRun {
         let fd = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.openForReading(path)
         defer { if path != "-" { try? fd.close() } }
         let name = path == "-" ? "<stdin>" : path
-        var splitter = LineSplitter()
+        let framer = LineFramer(bufferBytes: Self.chunkBytes)
         var lineNumber = 0
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkBytes, alignment: 16)
-        defer { chunk.deallocate() }
         while true {
-            let n = try fd.read(into: chunk)
+            let n = try fd.read(into: framer.writableSpace())
             if n == 0 { break }
-            splitter.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) { piece in
+            framer.commit(n)
+            while let event = framer.next() {
                 lineNumber += 1
-                handle(piece, name, lineNumber)
+                handle(event, name, lineNumber)
             }
             try diagnostics.flushIfFull()
         }
-        splitter.finish { piece in
+        if let last = framer.finish() {
             lineNumber += 1
-            handle(piece, name, lineNumber)
+            handle(last, name, lineNumber)
         }
         applyPending(name)
     }
 
     @inline(__always)
-    mutating func handle(_ piece: LineSplitter.Piece, _ name: String, _ lineNumber: Int) {
+    mutating func handle(_ event: InputEvent, _ name: String, _ lineNumber: Int) {
         let parsed: ParsedLine
-        switch piece {
+        switch event {
         case .line(let bytes): parsed = TransactionLine.parse(bytes)
-        case .tooLong: parsed = .malformed(.lineTooLong)
+        case .tooLong, .bytes: parsed = .malformed(.lineTooLong)
         }
         switch parsed {
         case .skip: break

@@ -1,3 +1,4 @@
+import PaymentsFormat
 import Foundation
 import Glibc
 import Synchronization

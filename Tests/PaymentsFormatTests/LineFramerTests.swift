@@ -1,5 +1,5 @@
 import Testing
-import PaymentsServer
+import PaymentsFormat
 
 /// What a framer yields, copied out so it can be compared.
 enum Framed: Equatable, CustomStringConvertible {

@@ -1,5 +1,3 @@
-import PaymentsPlatform
-
 /// What a connection's input yields, in order. The buffers point into the framer's storage
 /// and are valid only until the next call into the framer: parse or copy, never keep.
 public enum InputEvent {
@@ -126,11 +124,23 @@ public final class LineFramer {
         return pending == maxLineBytes + 1 && storage[end - 1] != 0x0D
     }
 
+    /// The first `\n` in `offset..<end`. Eight bytes at a time: `(w - 0x01…) & ~w & 0x80…`
+    /// flags the zero bytes of `w`, here the bytes equal to `\n` (the lowest flag is exact).
     @inline(__always)
     private func find(from offset: Int) -> Int? {
-        guard offset < end else { return nil }
-        let window = UnsafeRawBufferPointer(rebasing: storage[offset..<end])
-        return Memory.firstIndex(of: 0x0A, in: window).map { offset + $0 }
+        var i = offset
+        let base = UnsafeRawPointer(storage.baseAddress!)
+        while i + 8 <= end {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let zero = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+            if zero != 0 { return i + zero.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < end {
+            if storage[i] == 0x0A { return i }
+            i += 1
+        }
+        return nil
     }
 
     private func discardAll() {
