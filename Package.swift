@@ -27,18 +27,20 @@ let package = Package(
         .executableTarget(
             name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform"]),
         .executableTarget(
-            name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"],
+            name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Benchmarks/payments-bench"),
         .executableTarget(
             name: "journal-bench", dependencies: ["PaymentsJournal", "PaymentsPlatform"],
             path: "Benchmarks/journal-bench"),
-        .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore"]),
-        .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore"]),
+        // Shared by tests, the crash child and the benchmark stream: a seeded generator.
+        .target(name: "PaymentsTestSupport", path: "Tests/PaymentsTestSupport"),
+        .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore", "PaymentsTestSupport"]),
+        .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(
             name: "PaymentsJournalTests",
             dependencies: ["PaymentsJournal", "PaymentsPlatform", "journal-crash-child"]),
         .executableTarget(
-            name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform"],
+            name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Tests/JournalCrashChild"),
         .testTarget(
             name: "PaymentsServerTests",
@@ -47,6 +49,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
+                "PaymentsTestSupport",
             ]),
     ]
 )

@@ -4,19 +4,8 @@
 //   swift run -c release payments-bench OUT.csv [LINES] [SEED]
 import PaymentsFormat
 import PaymentsPlatform
+import PaymentsTestSupport
 
-/// SplitMix64: deterministic, so every run benchmarks the same bytes.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
-}
 
 let args = CommandLine.arguments
 guard args.count >= 2 else {
@@ -83,7 +72,7 @@ struct Generator {
 
 func generate() throws(SystemError) {
     let fd = try FileDescriptor.openForWriting(args[1])
-    var g = Generator(rng: SplitMix64(state: args.count > 3 ? UInt64(args[3]) ?? 1 : 1),
+    var g = Generator(rng: SplitMix64(seed: args.count > 3 ? UInt64(args[3]) ?? 1 : 1),
                       out: BufferedOutput(fd, flushBytes: 1 << 20))
     g.out.bytes.append(contentsOf: "type,client,tx,amount\n".utf8)
     for _ in 0..<lines {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import PaymentsTestSupport
 
 /// The package's root, found from this file: Tests/EndToEndTests/<file>.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -63,18 +64,6 @@ func runPayments(
         status: process.terminationStatus, stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// A random input file: CSV and JSON lines of every kind over a few dozen clients, duplicates,
 /// references to unknown and other clients' ids, headers, blank and malformed lines.

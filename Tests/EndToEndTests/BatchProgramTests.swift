@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsTestSupport
 import Testing
 
 @Suite struct BatchProgramTests {

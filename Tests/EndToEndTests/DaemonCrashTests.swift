@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsTestSupport
 import Glibc
 import PaymentsCore
 import PaymentsFormat

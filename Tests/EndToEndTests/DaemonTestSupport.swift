@@ -3,6 +3,7 @@ import Glibc
 import PaymentsCore
 import PaymentsFormat
 import PaymentsPlatform
+import PaymentsTestSupport
 import Testing
 
 // Helpers for the tests that drive the real `paymentsd` and `paymentsctl` over real sockets.
@@ -345,18 +346,8 @@ final class DaemonReference {
     }
 }
 
-/// SplitMix64, for generated streams that can be replayed from their seed.
-struct DaemonRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator the daemon tests replay their streams from.
+typealias DaemonRandom = SplitMix64
 
 /// A random stream of transaction lines that exercises every rule: deposits and withdrawals
 /// (some refused), disputes, resolves and chargebacks of earlier deposits (some of other

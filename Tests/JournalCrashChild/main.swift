@@ -6,6 +6,7 @@
 import PaymentsJournal
 import PaymentsPlatform
 import Glibc
+import PaymentsTestSupport
 
 /// The payload for `lsn`: its 8 bytes, then `lsn % 16` bytes derived from it.
 func payloadBytes(_ lsn: UInt64) -> Int { 8 + Int(lsn % 16) }
@@ -33,7 +34,7 @@ do throws(JournalError) {
     let committer = try GroupCommitter(journal: journal, policy: .always)
     var reported = journal.durableLSN
     var batches = 0
-    var state = SplitMix(seed: UInt64(getpid()))
+    var state = SplitMix64(seed: UInt64(getpid()))
     while journal.lastLSN < maxRecords {
         let count = Int(state.next() % 300) + 1
         for _ in 0..<count {
@@ -65,15 +66,3 @@ do throws(JournalError) {
     fail("\(error)")
 }
 
-/// A tiny deterministic generator (no Foundation here).
-struct SplitMix {
-    var x: UInt64
-    init(seed: UInt64) { x = seed }
-    mutating func next() -> UInt64 {
-        x &+= 0x9E37_79B9_7F4A_7C15
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

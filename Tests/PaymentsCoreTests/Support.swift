@@ -1,4 +1,5 @@
 import PaymentsCore
+import PaymentsTestSupport
 
 /// Amounts in tests are written as whole ten-thousandths, worked out by hand: `u(1_5000)` is 1.5.
 func u(_ units: Int64) -> Amount { Amount(units: units) }
@@ -27,20 +28,6 @@ func account(_ client: ClientID, available: Int64, held: Int64, locked: Bool = f
     Account(client: client, available: Amount(units: available), held: Amount(units: held), locked: locked)
 }
 
-/// SplitMix64: a small deterministic generator, so every random test replays exactly from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
 
 /// A mixed stream of every kind over a few dozen clients: new ids, reused ids (duplicates),
 /// references to one's own deposits, to other clients' ids, to withdrawals and to unknown ids,

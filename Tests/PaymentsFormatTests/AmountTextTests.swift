@@ -1,4 +1,5 @@
 import PaymentsCore
+import PaymentsTestSupport
 import PaymentsFormat
 import Testing
 

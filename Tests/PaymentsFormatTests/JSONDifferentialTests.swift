@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsTestSupport
 import PaymentsCore
 import PaymentsFormat
 import Testing

@@ -1,0 +1,20 @@
+/// SplitMix64: a small deterministic generator, so every random test, crash child and
+/// benchmark stream replays exactly from its seed.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A value in `0..<n` (modulo bias is irrelevant at test sizes).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    public mutating func below(_ n: UInt64) -> UInt64 { next() % n }
+    public mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
