@@ -8,7 +8,7 @@ public import PaymentsCore
 ///   "PAYSNAP1"  applied u64  rejected u64
 ///   accounts u32, each: client u16, available i64, held i64, locked u8
 ///   ids u64, each: id u32, kind u8, client u16, amount i64, state u8
-///   histories u32, each: client u16, entries u32, each: kind u8, tx u32, amount i64, outcome u8
+///   history entries u64, in arrival order, each: client u16, kind u8, tx u32, amount i64, outcome u8
 public enum EngineSnapshot {
     static let magicBytes = Array("PAYSNAP1".utf8)
 
@@ -41,15 +41,9 @@ public enum EngineSnapshot {
         ledger.transactions.forEach { id, t in
             w.put(id); w.put(t.kind.rawValue); w.put(t.client); w.put(t.amount.units); w.put(t.state.rawValue)
         }
-        var clients: UInt32 = 0
-        engine.history.forEachClient { _, _ in clients += 1 }
-        w.put(clients)
-        engine.history.forEachClient { client, entries in
-            w.put(client)
-            w.put(UInt32(entries.count))
-            for e in entries {
-                w.put(e.kind.rawValue); w.put(e.tx); w.put(e.amount.units); w.put(e.outcome.code)
-            }
+        w.put(UInt64(engine.history.count))
+        engine.history.forEach { client, e in
+            w.put(client); w.put(e.kind.rawValue); w.put(e.tx); w.put(e.amount.units); w.put(e.outcome.code)
         }
         return w.bytes
     }
@@ -78,18 +72,15 @@ public enum EngineSnapshot {
                 e.ledger.restore(id: id, StoredTransaction(kind: kind, client: c, amount: Amount(units: amount), state: state))
             else { return .failure(fail("id entry")) }
         }
-        guard let clients = r.get(UInt32.self) else { return .failure(.truncated(offset: r.offset + 8)) }
-        for _ in 0..<clients {
-            guard let c = r.get(UInt16.self), let n = r.get(UInt32.self) else { return .failure(.truncated(offset: r.offset + 8)) }
-            for _ in 0..<n {
-                guard let k = r.get(UInt8.self), let tx = r.get(UInt32.self), let amount = r.get(Int64.self),
-                    let o = r.get(UInt8.self)
-                else { return .failure(.truncated(offset: r.offset + 8)) }
-                guard let kind = TransactionKind(rawValue: k), let outcome = Outcome(code: o) else {
-                    return .failure(fail("history entry"))
-                }
-                e.history.append(client: c, .init(kind: kind, tx: tx, amount: Amount(units: amount), outcome: outcome))
+        guard let entries = r.get(UInt64.self), entries <= UInt64(r.remaining / 16) else { return .failure(fail("history count")) }
+        for _ in 0..<entries {
+            guard let c = r.get(UInt16.self), let k = r.get(UInt8.self), let tx = r.get(UInt32.self),
+                let amount = r.get(Int64.self), let o = r.get(UInt8.self)
+            else { return .failure(.truncated(offset: r.offset + 8)) }
+            guard let kind = TransactionKind(rawValue: k), let outcome = Outcome(code: o) else {
+                return .failure(fail("history entry"))
             }
+            e.history.append(client: c, .init(kind: kind, tx: tx, amount: Amount(units: amount), outcome: outcome))
         }
         guard r.remaining == 0 else { return .failure(fail("trailing bytes")) }
         e.restoreCounters(applied: Int(applied), rejected: Int(rejected))
