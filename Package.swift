@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "PaymentsFormat", dependencies: ["PaymentsCore"]),
         .target(name: "CPaymentsLinux"),
         .target(name: "PaymentsPlatform", dependencies: ["CPaymentsLinux"]),
-        .target(name: "PaymentsJournal", dependencies: ["PaymentsPlatform"], exclude: ["FORMAT.md"]),
+        .target(name: "PaymentsJournal", dependencies: ["PaymentsPlatform", "CPaymentsLinux"], exclude: ["FORMAT.md"]),
         .target(
             name: "PaymentsServer",
             dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal"]),

@@ -35,11 +35,13 @@ public final class History {
         }
     }
 
-    var log: [Packed] = []
+    // Touched on every transaction, by one thread, never while another access is open: the
+    // runtime's exclusivity checks on these arrays cost more than the appends themselves.
+    @exclusivity(unchecked) var log: [Packed] = []
     /// For each entry, 1 + the index of the same client's previous entry (0: none).
-    var previous: [UInt32] = []
+    @exclusivity(unchecked) var previous: [UInt32] = []
     /// For each client, 1 + the index of its latest entry (0: none).
-    var latest: [UInt32]
+    @exclusivity(unchecked) var latest: [UInt32]
 
     public init(expectedCount: Int = 0) {
         latest = Array(repeating: 0, count: Ledger.clientCount)

@@ -58,10 +58,11 @@ struct TransactionSlot {
 /// inserts and lookups in cache. Should a pattern of ids pile up (a probe longer than
 /// `maxProbeBeforeScramble`), the table rebuilds itself with a multiplicative hash instead.
 public final class TransactionTable {
-    var slots: UnsafeMutablePointer<TransactionSlot>
-    var mask: Int
-    var scrambled = false
-    public private(set) var count = 0
+    // Read on every lookup by one thread: no runtime exclusivity checks (see History).
+    @exclusivity(unchecked) var slots: UnsafeMutablePointer<TransactionSlot>
+    @exclusivity(unchecked) var mask: Int
+    @exclusivity(unchecked) var scrambled = false
+    @exclusivity(unchecked) public private(set) var count = 0
 
     static let initialCapacity = 1 << 16
     /// Grow past 3/4 full: linear probing slows sharply beyond that.

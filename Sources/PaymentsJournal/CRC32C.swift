@@ -1,10 +1,17 @@
+import CPaymentsLinux
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every journal record,
 /// segment header and snapshot. Castagnoli rather than the zlib CRC-32 because it detects more
 /// error patterns at these lengths and is what storage formats (iSCSI, ext4, RocksDB) use.
 ///
-/// Slicing-by-8: eight 256-entry tables let the loop consume eight bytes per step with eight
-/// independent lookups instead of one dependent lookup per byte.
+/// On x86-64 with SSE4.2 the CPU's `crc32` instruction computes it (about ten times the table's
+/// speed: snapshots of hundreds of MiB are checksummed on every write and every start).
+/// Elsewhere, slicing-by-8: eight 256-entry tables let the loop consume eight bytes per step
+/// with eight independent lookups instead of one dependent lookup per byte.
 public enum CRC32C {
+    /// Whether `checksum` uses the `crc32` instruction on this machine.
+    public static let usesHardware = cpl_crc32c_hardware_available() == 1
+
     /// 8 tables × 256 entries, table `k` advancing a byte through `k` further zero bytes.
     nonisolated(unsafe) private static let tables: UnsafeMutablePointer<UInt32> = makeTables()
 
@@ -28,6 +35,13 @@ public enum CRC32C {
     /// record's length field and payload can be checksummed without copying them together.
     @inline(__always)
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard let base = bytes.baseAddress else { return crc }
+        if usesHardware { return cpl_crc32c_hardware(~crc, base, bytes.count) ^ 0xFFFF_FFFF }
+        return update(~crc, base, bytes.count, tables) ^ 0xFFFF_FFFF
+    }
+
+    /// The table-driven computation, whatever the CPU (tests compare it with the hardware's).
+    public static func portableChecksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         guard let base = bytes.baseAddress else { return crc }
         return update(~crc, base, bytes.count, tables) ^ 0xFFFF_FFFF
     }

@@ -32,4 +32,11 @@ static inline int cpl_sfd_nonblock(void) { return SFD_NONBLOCK; }
 static inline int cpl_sfd_cloexec(void) { return SFD_CLOEXEC; }
 static inline int cpl_tfd_nonblock(void) { return TFD_NONBLOCK; }
 static inline int cpl_tfd_cloexec(void) { return TFD_CLOEXEC; }
+#include <stddef.h>
+/// 1 when the CPU has the SSE4.2 `crc32` instruction (CRC-32C in hardware), else 0.
+int cpl_crc32c_hardware_available(void);
+/// Continues a CRC-32C over `count` bytes with the `crc32` instruction; `crc` is the running,
+/// already inverted value. Only call it when `cpl_crc32c_hardware_available()` is 1.
+uint32_t cpl_crc32c_hardware(uint32_t crc, const void *bytes, size_t count);
+
 #endif
