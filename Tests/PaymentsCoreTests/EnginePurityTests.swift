@@ -88,6 +88,7 @@ import Testing
             "assert", "min", "max", "UnsafeMutablePointer", "UnsafeMutableRawPointer", "MemoryLayout",
             "init", "if", "while", "for", "switch", "guard", "return", "stride",
             "let", "var", "private", "fileprivate", "internal", "public", "case", "where", "in",
+            "exclusivity",  // the `@exclusivity(unchecked)` attribute, not a call
         ]
         var foreign = Set<String>()
         for call in Self.freeCalls(table) where !declared.contains(call) && !standard.contains(call) {
