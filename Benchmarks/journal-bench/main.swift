@@ -60,29 +60,10 @@ func check(_ ok: Bool, _ what: String) { if !ok { print("FAILED: \(what)"); exit
 
 // MARK: The runs
 
-/// Appends every record with `.always` group commit; the loop never waits, as a daemon with
+/// Appends `records` with `.always` group commit. With `waitEachBatch` every batch waits for its
+/// own sync (one client, strictly request-reply); without, the loop never waits, as a daemon with
 /// many clients would not. Returns nanoseconds until everything is durable.
-func appendPipelined(_ dir: String) throws(JournalError) -> UInt64 {
-    let journal = try Journal.open(JournalOptions(directory: dir))
-    let committer = try GroupCommitter(journal: journal, policy: .always)
-    let start = monotonicNanoseconds()
-    while journal.lastLSN < totalRecords {
-        for _ in 0..<batchRecords {
-            let lsn = journal.lastLSN + 1
-            _ = try journal.appendRecord(payloadSize: payloadBytes) { encode(lsn, $0) }
-        }
-        try journal.flush()
-        committer.requestSync()
-    }
-    try committer.waitDurable(journal.lastLSN)
-    let nanos = elapsed(since: start)
-    committer.stop()
-    try journal.close()
-    return nanos
-}
-
-/// Same, but each batch waits for its own sync (one client, strictly request-reply).
-func appendWaitingEachBatch(_ dir: String, records: UInt64) throws(JournalError) -> UInt64 {
+func append(_ dir: String, records: UInt64, waitEachBatch: Bool) throws(JournalError) -> UInt64 {
     let journal = try Journal.open(JournalOptions(directory: dir))
     let committer = try GroupCommitter(journal: journal, policy: .always)
     let start = monotonicNanoseconds()
@@ -93,8 +74,9 @@ func appendWaitingEachBatch(_ dir: String, records: UInt64) throws(JournalError)
         }
         try journal.flush()
         committer.requestSync()
-        try committer.waitDurable(journal.lastLSN)
+        if waitEachBatch { try committer.waitDurable(journal.lastLSN) }
     }
+    try committer.waitDurable(journal.lastLSN)
     let nanos = elapsed(since: start)
     committer.stop()
     try journal.close()
@@ -164,13 +146,13 @@ do {
     print("baseline write+fdatasync per batch: \(millionsPerSecond(baseRecords, baseNanos)) M records/s, "
           + "\(megabytesPerSecond(baseRecords * UInt64(frameBytes), baseNanos)) MB/s")
 
-    let waitNanos = try appendWaitingEachBatch(freshDirectory("wait"), records: baseRecords)
+    let waitNanos = try append(freshDirectory("wait"), records: baseRecords, waitEachBatch: true)
     removeDirectory("/tmp/journal-bench-\(getpid())-wait")
     let waitRate = baseRecords * 1_000_000_000 / waitNanos
     print("append, always, each batch waits for its sync: \(millionsPerSecond(baseRecords, waitNanos)) M records/s "
           + "(\(ratio(waitRate, over: baseRate)) baseline)")
 
-    let appendNanos = try appendPipelined(dir)
+    let appendNanos = try append(dir, records: totalRecords, waitEachBatch: false)
     let appendRate = totalRecords * 1_000_000_000 / appendNanos
     print("append, always, group commit (loop never waits): \(millionsPerSecond(totalRecords, appendNanos)) M records/s, "
           + "\(megabytesPerSecond(bytes, appendNanos)) MB/s, \(milliseconds(appendNanos)) ms until all durable "

@@ -21,15 +21,7 @@ public struct EventFD: Sendable {
 
     /// Reads and resets the counter; 0 when nothing was signalled since the last drain.
     @discardableResult
-    public func drain() throws(SystemError) -> UInt64 {
-        var value: UInt64 = 0
-        do throws(SystemError) {
-            _ = try syscall("read", descriptor.label) { Glibc.read(descriptor.rawValue, &value, 8) }
-        } catch where error.isWouldBlock {
-            return 0
-        }
-        return value
-    }
+    public func drain() throws(SystemError) -> UInt64 { try descriptor.readCounter() }
 
     /// Wraps a descriptor made by its owner (the group committer hands out its wake descriptor).
     public init(descriptor: FileDescriptor) { self.descriptor = descriptor }

@@ -114,4 +114,16 @@ public struct FileDescriptor: Hashable, Sendable {
         let wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
         if wanted != flags { _ = try syscall("fcntl", label) { Glibc.fcntl(rawValue, F_SETFL, wanted) } }
     }
+
+    /// Reads the 8-byte counter of an eventfd or timerfd, which resets it; 0 when nothing
+    /// happened since the last read (the descriptor is non-blocking).
+    public func readCounter() throws(SystemError) -> UInt64 {
+        var value: UInt64 = 0
+        do throws(SystemError) {
+            _ = try syscall("read", label) { Glibc.read(rawValue, &value, 8) }
+        } catch where error.isWouldBlock {
+            return 0
+        }
+        return value
+    }
 }

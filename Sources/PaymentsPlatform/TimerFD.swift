@@ -26,15 +26,7 @@ public struct TimerFD: Sendable {
 
     /// How many times the timer fired since the last read; 0 when it has not.
     @discardableResult
-    public func drain() throws(SystemError) -> UInt64 {
-        var value: UInt64 = 0
-        do throws(SystemError) {
-            _ = try syscall("read", descriptor.label) { Glibc.read(descriptor.rawValue, &value, 8) }
-        } catch where error.isWouldBlock {
-            return 0
-        }
-        return value
-    }
+    public func drain() throws(SystemError) -> UInt64 { try descriptor.readCounter() }
 
     public func close() throws(SystemError) { try descriptor.close() }
 
