@@ -1,15 +1,36 @@
-/// Little-endian integers in and out of byte buffers, for the journal's records and snapshots.
+/// Writes little-endian integers into memory sized in advance: one store per field, no
+/// bounds growth, so encoding a snapshot of hundreds of MiB costs little next to writing it.
 public struct ByteWriter {
-    public var bytes: [UInt8]
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    public private(set) var offset = 0
 
-    public init(reservingCapacity capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    /// Writes into `capacity` bytes at `base`; every `put` checks it stays inside.
+    public init(into base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
     }
 
     @inline(__always)
     public mutating func put<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        let size = MemoryLayout<T>.size
+        precondition(offset + size <= capacity, "ByteWriter: write past the size computed in advance")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += size
+    }
+
+    public mutating func put(bytes: [UInt8]) {
+        for b in bytes { put(b) }
+    }
+
+    /// A byte array of exactly `size` bytes filled by `body`, which must write all of them.
+    public static func bytes(size: Int, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var writer = ByteWriter(into: UnsafeMutableRawPointer(buffer.baseAddress!), capacity: size)
+            body(&writer)
+            precondition(writer.offset == size, "ByteWriter: wrote \(writer.offset) of the \(size) bytes computed")
+            count = size
+        }
     }
 }
 

@@ -28,24 +28,25 @@ public enum EngineSnapshot {
 
     public static func encode(_ engine: Engine) -> [UInt8] {
         let ledger = engine.ledger
-        var w = ByteWriter(
-            reservingCapacity: 64 + ledger.accountCount * 19 + ledger.transactions.count * 16 + engine.history.count * 14)
-        w.bytes.append(contentsOf: magicBytes)
-        w.put(UInt64(engine.applied))
-        w.put(UInt64(engine.rejected))
-        w.put(UInt32(ledger.accountCount))
-        ledger.forEachAccount { a in
-            w.put(a.client); w.put(a.available.units); w.put(a.held.units); w.put(UInt8(a.locked ? 1 : 0))
+        let size = 8 + 8 + 8 + 4 + ledger.accountCount * 19 + 8 + ledger.transactions.count * 16
+            + 8 + engine.history.count * 16
+        return ByteWriter.bytes(size: size) { w in
+            w.put(bytes: magicBytes)
+            w.put(UInt64(engine.applied))
+            w.put(UInt64(engine.rejected))
+            w.put(UInt32(ledger.accountCount))
+            ledger.forEachAccount { a in
+                w.put(a.client); w.put(a.available.units); w.put(a.held.units); w.put(UInt8(a.locked ? 1 : 0))
+            }
+            w.put(UInt64(ledger.transactions.count))
+            ledger.transactions.forEach { id, t in
+                w.put(id); w.put(t.kind.rawValue); w.put(t.client); w.put(t.amount.units); w.put(t.state.rawValue)
+            }
+            w.put(UInt64(engine.history.count))
+            engine.history.forEach { client, e in
+                w.put(client); w.put(e.kind.rawValue); w.put(e.tx); w.put(e.amount.units); w.put(e.outcome.code)
+            }
         }
-        w.put(UInt64(ledger.transactions.count))
-        ledger.transactions.forEach { id, t in
-            w.put(id); w.put(t.kind.rawValue); w.put(t.client); w.put(t.amount.units); w.put(t.state.rawValue)
-        }
-        w.put(UInt64(engine.history.count))
-        engine.history.forEach { client, e in
-            w.put(client); w.put(e.kind.rawValue); w.put(e.tx); w.put(e.amount.units); w.put(e.outcome.code)
-        }
-        return w.bytes
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Engine, DecodeError> {
