@@ -9,13 +9,36 @@ extension Journal {
     /// written and `fdatasync`ed; it is renamed to `.snap` and the directory `fsync`ed; only then
     /// are old files removed. A crash at any point leaves either the old state or the new one.
     ///
-    /// Runs on the appending thread and blocks it for the write and syncs. A failure leaves the
-    /// journal usable (the snapshot is simply not taken) unless it was the journal sync.
+    /// Runs on the appending thread and blocks it for the write and syncs (the three steps below
+    /// let a caller move the write elsewhere). A failure leaves the journal usable (the snapshot
+    /// is simply not taken) unless it was the journal sync.
     public func writeSnapshot(throughLSN lsn: UInt64, payload: UnsafeRawBufferPointer) throws(JournalError) {
+        let pending = try prepareSnapshot(throughLSN: lsn)
+        try writeSnapshotFiles(pending, payload: payload)
+        try finishSnapshot(pending)
+    }
+
+    /// A snapshot between its three steps (see `prepareSnapshot`).
+    public struct PendingSnapshot: Sendable {
+        public let lsn: UInt64
+    }
+
+    /// The same snapshot in three steps, so that the slow middle one can run on another thread
+    /// while the appending thread goes on: `prepareSnapshot` (appending thread: writes out the
+    /// buffered records), `writeSnapshotFiles` (any thread: syncs the journal through `lsn`,
+    /// writes, syncs and renames the snapshot, syncs the directory), `finishSnapshot`
+    /// (appending thread, after the middle step succeeded: removes the files it covers).
+    public func prepareSnapshot(throughLSN lsn: UInt64) throws(JournalError) -> PendingSnapshot {
         guard lsn <= lastLSN, lsn >= snapshotLSN else {
             throw .invalidArgument("snapshot LSN \(lsn) outside \(snapshotLSN)...\(lastLSN)")
         }
         try flush()
+        return PendingSnapshot(lsn: lsn)
+    }
+
+    /// The middle step: touches only `sync()` (thread-safe) and files of its own.
+    public func writeSnapshotFiles(_ pending: PendingSnapshot, payload: UnsafeRawBufferPointer) throws(JournalError) {
+        let lsn = pending.lsn
         try sync()
         let dir = options.directory
         let temp = path(dir, SnapshotFormat.tempName(lsn: lsn))
@@ -30,8 +53,12 @@ extension Journal {
             try? io { () throws(SystemError) in try FileSystem.remove(temp) }
             throw error
         }
-        snapshotWritten(lsn)
-        try removeFilesCovered(by: lsn)
+    }
+
+    /// The last step, on the appending thread: the snapshot is in place, older files can go.
+    public func finishSnapshot(_ pending: PendingSnapshot) throws(JournalError) {
+        snapshotWritten(pending.lsn)
+        try removeFilesCovered(by: pending.lsn)
     }
 
     private func writeSnapshotFile(_ file: String, lsn: UInt64, payload: UnsafeRawBufferPointer) throws(SystemError) {

@@ -52,6 +52,7 @@ public final class Daemon {
         try listeners.open(on: loop, passed: passed)
         try system { () throws(SystemError) in
             try loop.watch(durable.committer.wakeDescriptor) { _ in service.committerWoke() }
+            try loop.watch(durable.snapshotDone.descriptor) { _ in service.snapshotWoke() }
             try loop.watch(signals.descriptor) { [log, notifier] _ in
                 let taken = (try? signals.take()) ?? []
                 guard !taken.isEmpty, !loop.isStopping else { return }

@@ -68,6 +68,12 @@ final class DaemonService {
 
     var uptimeSeconds: UInt64 { (Memory.monotonicMilliseconds() - startedAtMilliseconds) / 1000 }
 
+    /// The snapshot thread finished: complete the snapshot, or stop if it failed.
+    func snapshotWoke() {
+        guard failure == nil else { return }
+        do { try durable.finishSnapshot() } catch { fail(error) }
+    }
+
     func releaseSafeReplies() {
         gate.release(written: durable.writtenLSN, durable: durable.committer.durableLSN)
     }

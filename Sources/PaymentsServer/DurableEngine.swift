@@ -18,6 +18,9 @@ public final class DurableEngine {
     public private(set) var snapshots = 0
     let log: Logger
     var explicitSyncWanted = false
+    /// Readable when a snapshot written on its own thread is done (the loop watches it).
+    public let snapshotDone: EventFD
+    var inFlight: SnapshotJob?
 
     /// Opens the journal in `directory` (recovering it), rebuilds the engine from the newest
     /// snapshot and the records after it, and starts the group committer.
@@ -65,6 +68,7 @@ public final class DurableEngine {
         self.journal = journal
         writtenLSN = journal.lastLSN
         do { committer = try GroupCommitter(journal: journal, policy: policy) } catch { throw .journal(error) }
+        do { snapshotDone = try EventFD.make(label: "snapshot eventfd") } catch { throw .system(error) }
     }
 
     /// Journals `t`, then applies it. Throws when the journal can no longer take writes.
@@ -98,13 +102,51 @@ public final class DurableEngine {
         }
     }
 
-    /// Takes a snapshot when the journal has grown enough since the last one. Runs on the loop
-    /// thread: the state must not change while it is encoded.
+    /// Starts a snapshot when the journal has grown enough since the last one and none is being
+    /// written. The state is encoded here, on the loop thread, where it cannot change meanwhile
+    /// (about 0.2 s for 10 M transactions); the file is written and synced on a thread of its
+    /// own (about 0.9 s more), and `finishSnapshot` completes it when `snapshotDone` fires.
     public func snapshotIfDue() throws(JournalError) {
-        if journal.shouldSnapshot { try snapshot() }
+        guard inFlight == nil, journal.shouldSnapshot else { return }
+        let started = Memory.monotonicMilliseconds()
+        let bytes = EngineSnapshot.encode(engine)
+        let pending = try journal.prepareSnapshot(throughLSN: journal.lastLSN)
+        writtenLSN = journal.lastLSN
+        let job = SnapshotJob(pending: pending, size: bytes.count, started: started)
+        job.encodedMilliseconds = Memory.monotonicMilliseconds() - started
+        do {
+            job.thread = try PosixThread { [journal, snapshotDone] in
+                job.result = bytes.withUnsafeBytes { raw in
+                    Result { () throws(JournalError) in try journal.writeSnapshotFiles(pending, payload: raw) }
+                }
+                try? snapshotDone.signal()
+            }
+        } catch {
+            throw .system(error)
+        }
+        inFlight = job
     }
 
+    /// The snapshot thread is done: on success, the files it covers go.
+    public func finishSnapshot() throws(JournalError) {
+        _ = try? snapshotDone.drain()
+        guard let job = inFlight else { return }
+        job.thread?.join()
+        inFlight = nil
+        try job.result.get()
+        try journal.finishSnapshot(job.pending)
+        snapshots += 1
+        log.info(
+            "snapshot through record \(job.pending.lsn): \(job.size) bytes, encoded in \(job.encodedMilliseconds) ms, "
+                + "written and synced in the background, \(Memory.monotonicMilliseconds() - job.started) ms in all")
+    }
+
+    /// Takes a snapshot now, on this thread (clean shutdown), after any one in flight.
     public func snapshot() throws(JournalError) {
+        if let job = inFlight {
+            job.thread?.join()
+            try finishSnapshot()
+        }
         let started = Memory.monotonicMilliseconds()
         let bytes = EngineSnapshot.encode(engine)
         let encoded = Memory.monotonicMilliseconds()
@@ -126,8 +168,29 @@ public final class DurableEngine {
     /// Stops the committer thread, syncs, snapshots and closes the journal (clean shutdown).
     public func close(snapshot takeSnapshot: Bool) throws(JournalError) {
         committer.stop()
+        if let job = inFlight {
+            job.thread?.join()
+            try finishSnapshot()
+        }
         if takeSnapshot && journal.lastLSN > journal.snapshotLSN { try snapshot() }
         try journal.close()
+    }
+}
+
+/// A snapshot whose file is being written by its own thread. The thread sets `result` before
+/// it signals `snapshotDone`; the loop reads it only after joining the thread.
+final class SnapshotJob: @unchecked Sendable {
+    let pending: Journal.PendingSnapshot
+    let size: Int
+    let started: UInt64
+    var encodedMilliseconds: UInt64 = 0
+    var thread: PosixThread?
+    var result: Result<Void, JournalError> = .success(())
+
+    init(pending: Journal.PendingSnapshot, size: Int, started: UInt64) {
+        self.pending = pending
+        self.size = size
+        self.started = started
     }
 }
 
