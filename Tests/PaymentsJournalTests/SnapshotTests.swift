@@ -1,4 +1,5 @@
 import Foundation
+import PaymentsPlatform
 import Testing
 @testable import PaymentsJournal
 
@@ -22,6 +23,29 @@ import Testing
         expectTestRecords(try replayAll(journal), first: 1501, last: 2600, sourceLocation: sourceLocation)
         #expect(dir.snapshotNames() == ["snapshot-00000000000005dc.snap"], sourceLocation: sourceLocation)
         try journal.close()
+    }
+
+    /// The three-step snapshot with its middle step on another thread while records keep being
+    /// appended: the same state as the one-call snapshot.
+    @Test func snapshotWrittenOnAnotherThreadWhileAppending() throws {
+        let dir = TempDir()
+        let journal = try Journal.open(Self.options(dir))
+        try appendTestRecords(journal, through: 1500)
+        let pending = try journal.prepareSnapshot(throughLSN: 1500)
+        let payload = Self.payload
+        let failure = SnapshotTestBox()
+        let thread = try PosixThread { [journal] in
+            do { try payload.withUnsafeBytes { try journal.writeSnapshotFiles(pending, payload: $0) } } catch {
+                failure.error = error
+            }
+        }
+        try appendTestRecords(journal, through: 2600)
+        thread.join()
+        #expect(failure.error == nil)
+        try journal.finishSnapshot(pending)
+        #expect(journal.snapshotLSN == 1500)
+        try journal.close()
+        try expectSnapshottedState(dir)
     }
 
     @Test func snapshotThenLaterRecords() throws {
@@ -106,4 +130,9 @@ import Testing
         expectTestRecords(try replayAll(third), first: 3001, last: 3010)
         try third.close()
     }
+}
+
+/// Where the snapshot thread leaves its error for the test to read after `join`.
+final class SnapshotTestBox: @unchecked Sendable {
+    var error: (any Error)?
 }
