@@ -106,11 +106,13 @@ final class NotifyReceiver {
     @Test func secondLockOnTheSameFileIsRefused() throws {
         let directory = makeTemporaryDirectory()
         defer { removeDirectory(directory) }
-        let first = try FileLock.acquire(directory + "/lock")
-        #expect(throws: FileLock.HeldElsewhere.self) { try FileLock.acquire(directory + "/lock") }
-        first.release()
-        let again = try FileLock.acquire(directory + "/lock")
-        again.release()
+        let first = try FileDescriptor.open(directory + "/lock", O_RDWR | O_CREAT)
+        let second = try FileDescriptor.open(directory + "/lock", O_RDWR | O_CREAT)
+        #expect(try first.tryLockExclusive())
+        #expect(try second.tryLockExclusive() == false)
+        try first.close()
+        #expect(try second.tryLockExclusive())
+        try second.close()
     }
 
     @Test func eventFDCountsAndDrains() throws {
