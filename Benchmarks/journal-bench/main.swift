@@ -17,7 +17,7 @@ let frameBytes = payloadBytes + 8
 
 // MARK: Helpers (integers only: rates are printed with two decimals from integer arithmetic)
 
-func elapsed(since start: UInt64) -> UInt64 { max(monotonicNanoseconds() - start, 1) }
+func elapsed(since start: UInt64) -> UInt64 { max(MonotonicClock.nanoseconds() - start, 1) }
 
 func twoDecimals(_ hundredths: UInt64) -> String {
     let frac = hundredths % 100
@@ -66,7 +66,7 @@ func check(_ ok: Bool, _ what: String) { if !ok { print("FAILED: \(what)"); exit
 func append(_ dir: String, records: UInt64, waitEachBatch: Bool) throws(JournalError) -> UInt64 {
     let journal = try Journal.open(JournalOptions(directory: dir))
     let committer = try GroupCommitter(journal: journal, policy: .always)
-    let start = monotonicNanoseconds()
+    let start = MonotonicClock.nanoseconds()
     while journal.lastLSN < records {
         for _ in 0..<batchRecords {
             let lsn = journal.lastLSN + 1
@@ -87,7 +87,7 @@ func append(_ dir: String, records: UInt64, waitEachBatch: Bool) throws(JournalE
 func baseline(_ dir: String, records: UInt64) throws(SystemError) -> UInt64 {
     let fd = try FileDescriptor.open(dir + "/baseline", OpenFlags.writeOnly | OpenFlags.create, mode: 0o600)
     let batch = [UInt8](repeating: 0x42, count: batchRecords * frameBytes)
-    let start = monotonicNanoseconds()
+    let start = MonotonicClock.nanoseconds()
     var done: UInt64 = 0
     while done < records {
         try fd.writeAll(batch)
@@ -102,13 +102,13 @@ func baseline(_ dir: String, records: UInt64) throws(SystemError) -> UInt64 {
 /// Opens (recovery: validates every checksum) and replays with a callback that sums payload
 /// bytes. Returns (open nanoseconds, replay nanoseconds, records replayed).
 func recover(_ dir: String) throws(JournalError) -> (UInt64, UInt64, UInt64, Int) {
-    let start = monotonicNanoseconds()
+    let start = MonotonicClock.nanoseconds()
     let journal = try Journal.open(JournalOptions(directory: dir))
     let snapshot = journal.takeSnapshotPayload()
     let opened = elapsed(since: start)
     var count: UInt64 = 0
     var sum: UInt64 = 0
-    let replayStart = monotonicNanoseconds()
+    let replayStart = MonotonicClock.nanoseconds()
     try journal.replay { lsn, payload in
         count += 1
         sum &+= UInt64(payload[0]) &+ lsn

@@ -103,11 +103,11 @@ public final class GroupCommitter: @unchecked Sendable {
     }
 
     private func run() {
-        var nextPeriodic = monotonicNanoseconds() + periodNanoseconds
+        var nextPeriodic = MonotonicClock.nanoseconds() + periodNanoseconds
         lock.lock()
         while !stopping {
             let explicit = explicitRequested
-            let due = policy == .periodic && monotonicNanoseconds() >= nextPeriodic
+            let due = policy == .periodic && MonotonicClock.nanoseconds() >= nextPeriodic
             guard requested || explicit || due else {
                 if policy == .periodic { changed.wait(lock, untilMonotonicNanoseconds: nextPeriodic) }
                 else { changed.wait(lock) }
@@ -116,9 +116,9 @@ public final class GroupCommitter: @unchecked Sendable {
             requested = false
             explicitRequested = false
             lock.unlock()
-            let started = monotonicNanoseconds()
+            let started = MonotonicClock.nanoseconds()
             let result = Result(catching: { () throws(JournalError) in try journal.sync() })
-            let finished = monotonicNanoseconds()
+            let finished = MonotonicClock.nanoseconds()
             if due { nextPeriodic = finished + periodNanoseconds }
             lock.lock()
             syncs += 1

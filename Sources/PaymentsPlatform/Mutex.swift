@@ -64,10 +64,3 @@ public final class PthreadCondition: @unchecked Sendable {
         precondition(rc == 0 || rc == ETIMEDOUT, "pthread_cond_timedwait")
     }
 }
-
-/// Nanoseconds on `CLOCK_MONOTONIC` (never goes back, unaffected by the wall clock).
-public func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}

@@ -9,7 +9,7 @@ final class DaemonService {
     let gate = ReplyGate()
     let log: Logger
     unowned let loop: EventLoop
-    let startedAtMilliseconds = Memory.monotonicMilliseconds()
+    let startedAtMilliseconds = MonotonicClock.milliseconds()
     /// Set once the journal cannot take writes: the daemon stops, replies that waited are never sent.
     private(set) var failure: JournalError?
     var queries: Queries { Queries(service: self) }
@@ -66,7 +66,7 @@ final class DaemonService {
         for nanoseconds in durable.committer.takeSyncDurations() { syncLatency.observe(nanoseconds: nanoseconds) }
     }
 
-    var uptimeSeconds: UInt64 { (Memory.monotonicMilliseconds() - startedAtMilliseconds) / 1000 }
+    var uptimeSeconds: UInt64 { (MonotonicClock.milliseconds() - startedAtMilliseconds) / 1000 }
 
     /// The snapshot thread finished: complete the snapshot, or stop if it failed.
     func snapshotWoke() {

@@ -36,7 +36,7 @@ public final class DurableEngine {
         do { journal = try Journal.open(journalOptions) } catch { throw .journal(error) }
         for warning in journal.recovery.warnings { log.warning(warning) }
         let engine: Engine
-        let started = Memory.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         if let payload = journal.takeSnapshotPayload() {
             let decoded = payload.withUnsafeBytes { EngineSnapshot.decode($0) }
             switch decoded {
@@ -62,7 +62,7 @@ public final class DurableEngine {
         }
         log.info(
             "recovered \(journal.recovery.recordsToReplay) journal records after snapshot at \(journal.recovery.snapshotLSN) "
-                + "in \(Memory.monotonicMilliseconds() - started) ms: \(engine.ledger.accountCount) accounts, "
+                + "in \(MonotonicClock.milliseconds() - started) ms: \(engine.ledger.accountCount) accounts, "
                 + "\(engine.ledger.transactions.count) ids")
         self.engine = engine
         self.journal = journal
@@ -108,12 +108,12 @@ public final class DurableEngine {
     /// own (about 0.9 s more), and `finishSnapshot` completes it when `snapshotDone` fires.
     public func snapshotIfDue() throws(JournalError) {
         guard inFlight == nil, journal.shouldSnapshot else { return }
-        let started = Memory.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let bytes = EngineSnapshot.encode(engine)
         let pending = try journal.prepareSnapshot(throughLSN: journal.lastLSN)
         writtenLSN = journal.lastLSN
         let job = SnapshotJob(pending: pending, size: bytes.count, started: started)
-        job.encodedMilliseconds = Memory.monotonicMilliseconds() - started
+        job.encodedMilliseconds = MonotonicClock.milliseconds() - started
         do {
             job.thread = try PosixThread { [journal, snapshotDone] in
                 job.result = bytes.withUnsafeBytes { raw in
@@ -138,7 +138,7 @@ public final class DurableEngine {
         snapshots += 1
         log.info(
             "snapshot through record \(job.pending.lsn): \(job.size) bytes, encoded in \(job.encodedMilliseconds) ms, "
-                + "written and synced in the background, \(Memory.monotonicMilliseconds() - job.started) ms in all")
+                + "written and synced in the background, \(MonotonicClock.milliseconds() - job.started) ms in all")
     }
 
     /// Takes a snapshot now, on this thread (clean shutdown), after any one in flight.
@@ -147,9 +147,9 @@ public final class DurableEngine {
             job.thread?.join()
             try finishSnapshot()
         }
-        let started = Memory.monotonicMilliseconds()
+        let started = MonotonicClock.milliseconds()
         let bytes = EngineSnapshot.encode(engine)
-        let encoded = Memory.monotonicMilliseconds()
+        let encoded = MonotonicClock.milliseconds()
         let through = journal.lastLSN
         let written: Result<Void, JournalError> = bytes.withUnsafeBytes { raw in
             do throws(JournalError) {
@@ -162,7 +162,7 @@ public final class DurableEngine {
         snapshots += 1
         log.info(
             "snapshot through record \(through): \(bytes.count) bytes, encoded in \(encoded - started) ms, "
-                + "written and synced in \(Memory.monotonicMilliseconds() - encoded) ms")
+                + "written and synced in \(MonotonicClock.milliseconds() - encoded) ms")
     }
 
     /// Stops the committer thread, syncs, snapshots and closes the journal (clean shutdown).

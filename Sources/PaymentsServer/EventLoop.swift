@@ -137,7 +137,7 @@ public final class EventLoop {
             settle()
             var timeout: Int32 = -1
             if isStopping {
-                let now = Memory.monotonicMilliseconds()
+                let now = MonotonicClock.milliseconds()
                 if connectionCount == 0 || now >= stopDeadline { break }
                 timeout = Int32(clamping: stopDeadline - now)
             }
@@ -153,7 +153,7 @@ public final class EventLoop {
     public func stop() {
         guard !isStopping else { return }
         isStopping = true
-        stopDeadline = Memory.monotonicMilliseconds() + UInt64(max(0, configuration.stopGraceMilliseconds))
+        stopDeadline = MonotonicClock.milliseconds() + UInt64(max(0, configuration.stopGraceMilliseconds))
         for listener in listeners {
             table.remove(listener.descriptor)
             listener.close()

@@ -29,7 +29,7 @@ final class HTTPProtocol: ConnectionHandler {
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
             parser = HTTPRequestParser(limits: limits)
-            idleSince = Memory.monotonicMilliseconds()
+            idleSince = MonotonicClock.milliseconds()
         }
     }
 
@@ -63,7 +63,7 @@ final class HTTPProtocol: ConnectionHandler {
         guard case .bytes(let bytes) = event, let session = sessions[connection.id] else { return }
         // A request's time runs from its first byte: the idle time of a keep-alive connection
         // before it must not be charged to the request that ends it.
-        if !session.parser.hasPartialRequest { session.idleSince = Memory.monotonicMilliseconds() }
+        if !session.parser.hasPartialRequest { session.idleSince = MonotonicClock.milliseconds() }
         session.parser.feed(bytes)
         serve(session)
     }
@@ -88,7 +88,7 @@ final class HTTPProtocol: ConnectionHandler {
             case .sendContinue:
                 HTTPResponse.appendContinue(to: &scratch)
             case .request(let request):
-                session.idleSince = Memory.monotonicMilliseconds()
+                session.idleSince = MonotonicClock.milliseconds()
                 routes.respond(to: request, into: &scratch)
                 if !request.keepAlive {
                     finish(connection, closing: true)
@@ -161,7 +161,7 @@ final class HTTPProtocol: ConnectionHandler {
     /// 408 for a request that did not arrive complete in time; a connection that sent nothing
     /// since its last response is simply closed.
     func closeIdleConnections() {
-        let now = Memory.monotonicMilliseconds()
+        let now = MonotonicClock.milliseconds()
         let limit = UInt64(configuration.httpIdleTimeoutSeconds) * 1000
         refreshDate()
         // A stalled connection's requests are complete: the wait is for its client to read.

@@ -170,7 +170,7 @@ final class Progress {
     private var last: UInt64 = 0
 
     func update(sent: Int, answered: Int) {
-        let now = Memory.monotonicMilliseconds()
+        let now = MonotonicClock.milliseconds()
         guard now - last >= SendCommand.progressIntervalMilliseconds else { return }
         last = now
         try? FileDescriptor.standardError.writeAll(Array("\rsent \(sent) lines, \(answered) replies".utf8))
