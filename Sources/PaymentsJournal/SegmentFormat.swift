@@ -12,6 +12,8 @@ enum SegmentFormat {
     static let headerBytes = 24
     static let magic: [UInt8] = Array("PAYJRNL\0".utf8)
     static let version: UInt32 = 1
+    static let headerCheck = FileHeaderCheck(
+        kind: "journal segment", magic: magic, headerBytes: headerBytes, checksumOffset: 20, version: version)
     static let filePrefix = "journal-"
     static let fileSuffix = ".seg"
 
@@ -35,20 +37,7 @@ enum SegmentFormat {
 
     /// Checks a header image; returns its first LSN or the damage found, naming `file`.
     static func decodeHeader(_ raw: UnsafeRawBufferPointer, file: String) throws(JournalError) -> UInt64 {
-        guard raw.count >= headerBytes else {
-            throw .damaged(file: file, offset: raw.count, reason: "segment shorter than its \(headerBytes)-byte header")
-        }
-        let p = raw.baseAddress!
-        for (i, b) in magic.enumerated() where raw[i] != b {
-            throw .damaged(file: file, offset: i, reason: "not a journal segment (bad magic)")
-        }
-        if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<20])) != p.le32(20) {
-            throw .damaged(file: file, offset: 20, reason: "segment header checksum mismatch")
-        }
-        let v = p.le32(8)
-        if v != version {
-            throw .damaged(file: file, offset: 8, reason: "unknown segment format version \(v) (this build reads \(version))")
-        }
-        return p.le64(12)
+        try headerCheck.check(raw, file: file)
+        return raw.baseAddress!.le64(12)
     }
 }

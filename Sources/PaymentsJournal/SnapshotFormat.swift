@@ -16,6 +16,8 @@ enum SnapshotFormat {
     static let headerBytes = 40
     static let magic: [UInt8] = Array("PAYSNAP\0".utf8)
     static let version: UInt32 = 1
+    static let headerCheck = FileHeaderCheck(
+        kind: "snapshot", magic: magic, headerBytes: headerBytes, checksumOffset: 36, version: version)
     static let filePrefix = "snapshot-"
     static let fileSuffix = ".snap"
     static let tempSuffix = ".snap.tmp"
@@ -49,20 +51,8 @@ enum SnapshotFormat {
     static func decodeHeader(
         _ raw: UnsafeRawBufferPointer, file: String, fileBytes: Int, nameLSN: UInt64
     ) throws(JournalError) -> Header {
-        guard raw.count >= headerBytes else {
-            throw .damaged(file: file, offset: raw.count, reason: "snapshot shorter than its \(headerBytes)-byte header")
-        }
+        try headerCheck.check(raw, file: file)
         let p = raw.baseAddress!
-        for (i, b) in magic.enumerated() where raw[i] != b {
-            throw .damaged(file: file, offset: i, reason: "not a snapshot (bad magic)")
-        }
-        if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<36])) != p.le32(36) {
-            throw .damaged(file: file, offset: 36, reason: "snapshot header checksum mismatch")
-        }
-        let v = p.le32(8)
-        if v != version {
-            throw .damaged(file: file, offset: 8, reason: "unknown snapshot format version \(v) (this build reads \(version))")
-        }
         let h = Header(lsn: p.le64(16), payloadBytes: Int(truncatingIfNeeded: p.le64(24)), payloadCRC: p.le32(32))
         if h.lsn != nameLSN {
             throw .damaged(file: file, offset: 16, reason: "snapshot LSN \(h.lsn) does not match its file name")
