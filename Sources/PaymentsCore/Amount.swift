@@ -1,7 +1,8 @@
 /// An exact amount of money: a signed count of ten-thousandths (`1.5` is `15000`).
 ///
-/// Binary floating point never touches money; every arithmetic step is checked and reports
-/// overflow instead of wrapping or trapping, so the ledger can refuse the transaction.
+/// Binary floating point never touches money. The ledger does its arithmetic on `units` with
+/// overflow-reporting operations, so a transaction that would overflow is refused, never
+/// wrapped or trapped.
 public struct Amount: Hashable, Comparable, Sendable {
     public var units: Int64
 
@@ -13,16 +14,4 @@ public struct Amount: Hashable, Comparable, Sendable {
     @inlinable public init(units: Int64) { self.units = units }
 
     @inlinable public static func < (a: Amount, b: Amount) -> Bool { a.units < b.units }
-
-    /// `self + other`, or nil when the sum does not fit.
-    @inlinable public func adding(_ other: Amount) -> Amount? {
-        let (sum, overflow) = units.addingReportingOverflow(other.units)
-        return overflow ? nil : Amount(units: sum)
-    }
-
-    /// `self - other`, or nil when the difference does not fit.
-    @inlinable public func subtracting(_ other: Amount) -> Amount? {
-        let (difference, overflow) = units.subtractingReportingOverflow(other.units)
-        return overflow ? nil : Amount(units: difference)
-    }
 }

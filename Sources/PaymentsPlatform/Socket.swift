@@ -136,18 +136,6 @@ extension FileDescriptor {
         return SocketAddress(storage: storage, length: length)
     }
 
-    /// The socket's address family (`AF_UNIX`, `AF_INET`, ...) even when it has no name.
-    public func socketFamily() throws(SystemError) -> Int32 {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = try syscall("getsockname", label) {
-            withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(rawValue, $0, &length) }
-            }
-        }
-        return Int32(storage.ss_family)
-    }
-
     /// Writes once to a connected socket; may write fewer bytes than given. `MSG_NOSIGNAL`: a
     /// closed peer is `EPIPE`, never a `SIGPIPE`. The corresponding C function is `send`.
     public func sendOnce(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {
