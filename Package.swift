@@ -6,6 +6,9 @@
 //   CPaymentsLinux    a few lines of C that reach <sys/epoll.h> and friends
 //   PaymentsPlatform  the only module that calls Glibc: Errno, the syscall funnel, files, sockets, epoll
 //   PaymentsJournal   segments, records, CRC-32C, group commit, snapshots, recovery
+//   CLibPQ            the system's libpq (PostgreSQL's client library), reached through a module map
+//   PaymentsPostgres  the only module that calls libpq: one connection type, pipeline mode, typed errors
+//   PaymentsReplication  the journal on PostgreSQL: batches, snapshots, ledger ownership (epoch, lease)
 //   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
 //   payments / paymentsd / paymentsctl   thin mains
 import PackageDescription
@@ -18,12 +21,19 @@ let package = Package(
         .target(name: "CPaymentsLinux"),
         .target(name: "PaymentsPlatform", dependencies: ["CPaymentsLinux"]),
         .target(name: "PaymentsJournal", dependencies: ["PaymentsPlatform", "CPaymentsLinux"], exclude: ["FORMAT.md"]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq"),
+        .target(name: "PaymentsPostgres", dependencies: ["CLibPQ"]),
+        .target(
+            name: "PaymentsReplication",
+            dependencies: ["PaymentsPostgres", "PaymentsJournal", "PaymentsPlatform"]),
         .target(
             name: "PaymentsServer",
-            dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal"]),
+            dependencies: [
+                "PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal", "PaymentsReplication",
+            ]),
         .executableTarget(
             name: "payments", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"]),
-        .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer"]),
+        .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer", "PaymentsReplication"]),
         .executableTarget(
             name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform"]),
         .executableTarget(
@@ -45,6 +55,12 @@ let package = Package(
         .testTarget(
             name: "PaymentsServerTests",
             dependencies: ["PaymentsServer", "PaymentsFormat", "PaymentsCore", "PaymentsPlatform"]),
+        .testTarget(
+            name: "ReplicationTests",
+            dependencies: [
+                "PaymentsPostgres", "PaymentsReplication", "PaymentsJournal", "paymentsd", "paymentsctl",
+                "PaymentsTestSupport",
+            ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

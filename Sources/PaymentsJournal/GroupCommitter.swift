@@ -8,11 +8,11 @@ public import PaymentsPlatform
 /// that was explicitly requested) the committer signals it. The loop then calls
 /// `acknowledgeWakeup()`, reads `durableLSN` and releases replies up to it, and checks `failure`:
 /// once set, the journal is dead and the daemon must stop.
-public final class GroupCommitter: @unchecked Sendable {
+public final class GroupCommitter: Committer, @unchecked Sendable {
     /// The `.periodic` interval (about 100 ms, as the daemon documents).
     public static let defaultPeriodNanoseconds: UInt64 = 100_000_000
 
-    public let journal: Journal
+    public let journal: any JournalStore
     public let policy: SyncPolicy
     private let periodNanoseconds: UInt64
     private let wake: EventFD
@@ -33,7 +33,7 @@ public final class GroupCommitter: @unchecked Sendable {
     static let maxPendingDurations = 4096
 
     public init(
-        journal: Journal, policy: SyncPolicy, periodNanoseconds: UInt64 = defaultPeriodNanoseconds
+        journal: any JournalStore, policy: SyncPolicy, periodNanoseconds: UInt64 = defaultPeriodNanoseconds
     ) throws(JournalError) {
         self.journal = journal
         self.policy = policy

@@ -5,7 +5,7 @@ import PaymentsPlatform
 ///
 /// Opening it runs recovery (see `Recovery`); the caller then takes `snapshotPayload`, replays
 /// `replay(_:)` into its state, and appends.
-public final class Journal: JournalStore, @unchecked Sendable {
+public final class Journal: DurableStore, @unchecked Sendable {
     public let options: JournalOptions
     /// What recovery found and did, for the start-up log.
     public let recovery: RecoveryReport
@@ -287,7 +287,11 @@ public final class Journal: JournalStore, @unchecked Sendable {
     /// Bytes in the live segments plus the unflushed buffer (the daemon's `journal_bytes`).
     public var journalBytes: Int { segments.reduce(buffered) { $0 + $1.validEnd } }
 
+    public var location: String { "directory \(options.directory)" }
+
     public var shouldSnapshot: Bool { bytesSinceSnapshot >= options.snapshotAfterBytes }
+
+    public var shouldSnapshotOnClose: Bool { lastLSN > snapshotLSN }
 
     /// The newest snapshot's payload as recovery read and checked it (nil if none); handed over
     /// once, so its memory is released as soon as the caller has restored its state.

@@ -14,6 +14,11 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     indirect case failed(JournalError)
     /// Another process holds the journal directory.
     case locked(directory: String)
+    /// A journal kept elsewhere (PostgreSQL) refused or could not be reached: one line naming it.
+    case store(String)
+    /// The store refused this daemon (a wrong password, no such database, a newer format):
+    /// retrying cannot help, the operator must change something (the daemon exits 2).
+    case refused(String)
     /// The caller broke the API contract (for example a record larger than `maxRecordBytes`).
     case invalidArgument(String)
 
@@ -26,6 +31,8 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
         case .failed(let cause): return "journal stopped after an earlier failure: \(cause)"
         case .locked(let dir): return "\(dir): journal is in use by another process"
         case .invalidArgument(let why): return "invalid journal use: \(why)"
+        case .store(let why): return why
+        case .refused(let why): return why
         }
     }
 }

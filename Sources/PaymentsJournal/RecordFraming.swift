@@ -22,7 +22,7 @@ public enum RecordFraming {
 
     /// Writes the header for the `length` payload bytes already at `frame + headerBytes`.
     @inline(__always)
-    static func seal(_ frame: UnsafeMutableRawPointer, length: Int) {
+    public static func seal(_ frame: UnsafeMutableRawPointer, length: Int) {
         let n = UInt32(length)
         let payload = UnsafeRawBufferPointer(start: frame + headerBytes, count: length)
         frame.putLE32(n, 0)
@@ -61,5 +61,27 @@ public enum RecordFraming {
             at += 1
         }
         return false
+    }
+}
+
+extension RecordFraming {
+    /// Walks the framed records of one stored batch (a PostgreSQL row holds the same frames as a
+    /// segment file), checking each: the payloads in order, or where and why the bytes are damaged.
+    public static func forEach(
+        in batch: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Bool
+    ) -> (records: Int, damage: (offset: Int, reason: String)?) {
+        guard let base = batch.baseAddress else { return (0, nil) }
+        var offset = 0, records = 0
+        while offset < batch.count {
+            switch decode(base, at: offset, end: batch.count) {
+            case .record(let payload, let next):
+                guard body(payload) else { return (records, nil) }
+                records += 1
+                offset = next
+            case .incomplete: return (records, (offset, "incomplete record"))
+            case .corrupt(let reason): return (records, (offset, reason))
+            }
+        }
+        return (records, nil)
     }
 }

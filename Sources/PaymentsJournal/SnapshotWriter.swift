@@ -14,18 +14,13 @@ extension Journal {
     /// is simply not taken) unless it was the journal sync.
     public func writeSnapshot(throughLSN lsn: UInt64, payload: UnsafeRawBufferPointer) throws(JournalError) {
         let pending = try prepareSnapshot(throughLSN: lsn)
-        try writeSnapshotFiles(pending, payload: payload)
+        try writeSnapshot(pending, payload: payload)
         try finishSnapshot(pending)
-    }
-
-    /// A snapshot between its three steps (see `prepareSnapshot`).
-    public struct PendingSnapshot: Sendable {
-        public let lsn: UInt64
     }
 
     /// The same snapshot in three steps, so that the slow middle one can run on another thread
     /// while the appending thread goes on: `prepareSnapshot` (appending thread: writes out the
-    /// buffered records), `writeSnapshotFiles` (any thread: syncs the journal through `lsn`,
+    /// buffered records), `writeSnapshot` (any thread: syncs the journal through `lsn`,
     /// writes, syncs and renames the snapshot, syncs the directory), `finishSnapshot`
     /// (appending thread, after the middle step succeeded: removes the files it covers).
     public func prepareSnapshot(throughLSN lsn: UInt64) throws(JournalError) -> PendingSnapshot {
@@ -37,7 +32,7 @@ extension Journal {
     }
 
     /// The middle step: touches only `sync()` (thread-safe) and files of its own.
-    public func writeSnapshotFiles(_ pending: PendingSnapshot, payload: UnsafeRawBufferPointer) throws(JournalError) {
+    public func writeSnapshot(_ pending: PendingSnapshot, payload: UnsafeRawBufferPointer) throws(JournalError) {
         let lsn = pending.lsn
         try sync()
         let dir = options.directory

@@ -16,4 +16,11 @@ public enum Environment {
 
     /// This process's id. The corresponding C function is `getpid`.
     public static var processID: Int32 { getpid() }
+
+    /// This machine's name ("" if it cannot be read). The corresponding C function is `gethostname`.
+    public static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

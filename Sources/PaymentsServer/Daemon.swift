@@ -1,5 +1,6 @@
 import PaymentsJournal
 import PaymentsPlatform
+import PaymentsReplication
 
 /// `paymentsd` from start to exit: recover, listen, tell systemd, serve until SIGTERM/SIGINT,
 /// then answer what was received, sync, snapshot and exit.
@@ -21,6 +22,10 @@ public final class Daemon {
         do {
             try serve()
             return 0
+        } catch .journal(.refused(let why)) {
+            log.error(why)
+            try? notifier.status("failed: \(why)")
+            return 2
         } catch {
             log.error("\(error)")
             try? notifier.status("failed: \(error)")
@@ -38,16 +43,18 @@ public final class Daemon {
         do { passed = try SystemdListenFDs.take() } catch { throw .startup("\(error)") }
         let directory = configuration.dataDirectory ?? Environment.get("STATE_DIRECTORY") ?? DaemonConfiguration.defaultDataDirectory
         try? notifier.status("recovering \(directory)")
-        log.info("starting: data directory \(directory), fsync \(configuration.fsync.rawValue)")
-        var journalOptions = JournalOptions(directory: directory)
-        journalOptions.segmentBytes = configuration.segmentBytes
-        journalOptions.snapshotAfterBytes = configuration.snapshotAfterBytes
-        let durable = try DurableEngine(directory: directory, policy: configuration.fsync, journalOptions: journalOptions, log: log)
+        let durable: DurableEngine
+        if let uri = configuration.journalURI {
+            durable = try openReplicated(uri, directory: directory, signals: signals)
+        } else {
+            durable = try openLocal(directory)
+        }
         let loop = try system { () throws(SystemError) in
             try EventLoop(configuration: .init(maxConnections: configuration.maxConnections))
         }
         loop.log = { [log] level, message in log.log(level, message) }
         let service = DaemonService(durable: durable, loop: loop, log: log)
+        service.refreshRole()
         let listeners = Listeners(configuration: configuration, service: service, log: log)
         try listeners.open(on: loop, passed: passed)
         try system { () throws(SystemError) in
@@ -72,6 +79,51 @@ public final class Daemon {
         try? notifier.status("stopping: syncing and writing a snapshot")
         do { try durable.close(snapshot: true) } catch { throw .journal(error) }
         log.info("stopped cleanly at record \(durable.lastLSN)")
+    }
+
+    /// The local journal: segment files and snapshots in `directory`, synced by a group committer.
+    func openLocal(_ directory: String) throws(DaemonError) -> DurableEngine {
+        log.info("starting: data directory \(directory), fsync \(configuration.fsync.rawValue)")
+        do {
+            try FileSystem.makeDirectory(directory, mode: 0o700)
+        } catch {
+            throw .startup("cannot create data directory: \(error)")
+        }
+        var options = JournalOptions(directory: directory)
+        options.segmentBytes = configuration.segmentBytes
+        options.snapshotAfterBytes = configuration.snapshotAfterBytes
+        let journal: Journal
+        do { journal = try Journal.open(options) } catch { throw .journal(error) }
+        for warning in journal.recovery.warnings { log.warning(warning) }
+        let committer: GroupCommitter
+        do { committer = try GroupCommitter(journal: journal, policy: configuration.fsync) } catch { throw .journal(error) }
+        return try DurableEngine(store: journal, committer: committer, policy: configuration.fsync, log: log)
+    }
+
+    /// The journal in PostgreSQL (§8): the daemon starts as a standby of the ledger and claims
+    /// it when nobody holds the lease. Every reply waits for its `COMMIT`.
+    func openReplicated(_ uri: String, directory: String, signals: SignalFD) throws(DaemonError) -> DurableEngine {
+        let node = configuration.nodeName ?? "\(Environment.hostName):\(Environment.processID)"
+        var options = PostgresJournalOptions(conninfo: uri, ledger: configuration.ledger, node: node, directory: directory)
+        options.leaseMilliseconds = configuration.leaseMilliseconds
+        options.pollMilliseconds = configuration.pollMilliseconds
+        options.snapshotAfterBytes = configuration.snapshotAfterBytes
+        log.info("starting: ledger \(configuration.ledger) in PostgreSQL as node \(node), lease \(configuration.leaseMilliseconds) ms")
+        let log = self.log
+        let store: PostgresJournal
+        do {
+            store = try PostgresJournal.open(
+                options,
+                log: { level, message in
+                    log.log(level == .info ? .info : level == .warning ? .warning : .error, message)
+                },
+                shouldStop: { !((try? signals.take()) ?? []).isEmpty })
+        } catch {
+            throw .journal(error)
+        }
+        let durable = try DurableEngine(store: store, committer: store, replica: store, policy: .always, log: log)
+        do { try store.start() } catch { throw .journal(error) }
+        return durable
     }
 
     /// The watchdog ping comes from the loop itself, so a stuck loop stops the pings and
@@ -104,7 +156,11 @@ public final class Daemon {
 
     func serving(_ service: DaemonService) -> String {
         let e = service.durable.engine
-        return "serving: \(e.ledger.accountCount) accounts, \(e.applied) applied, \(e.rejected) rejected, "
+        let role = service.durable.replica.map { status in
+            let s = status.replicaStatus
+            return "\(s.role.rawValue) of ledger at epoch \(s.epoch), record \(s.appliedLSN)\(s.role == .standby ? ", leader \(s.leader.isEmpty ? "unknown" : s.leader)" : ""); "
+        } ?? ""
+        return "serving: \(role)\(e.ledger.accountCount) accounts, \(e.applied) applied, \(e.rejected) rejected, "
             + "\(service.loop.connectionCount) connections"
     }
 }

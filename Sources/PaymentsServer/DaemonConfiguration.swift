@@ -22,6 +22,15 @@ public struct DaemonConfiguration: Sendable {
     /// Non-loopback TCP or HTTP addresses are refused unless this is set.
     public var allowRemote = false
     public var logLevel: LogLevel = .info
+    /// `--journal URI`: the journal in PostgreSQL (§8) instead of files in the data directory.
+    public var journalURI: String?
+    /// The state the daemons on one database share.
+    public var ledger = "default"
+    /// What the other daemons report as the leader; nil means host name and pid.
+    public var nodeName: String?
+    public var leaseMilliseconds = 2000
+    /// How often a standby polls PostgreSQL for new batches.
+    public var pollMilliseconds = 20
 
     public static let defaultDataDirectory = "./paymentsd-data"
     public static let defaultUnixPath = "./paymentsd.sock"

@@ -22,15 +22,19 @@ final class DaemonService {
         self.log = log
     }
 
-    /// Journals and applies `t`; nil when the journal has failed (nothing was taken).
+    /// Set while writes are refused (a standby, a leader without its lease, a failed journal):
+    /// kept here, updated on the committer's wake, so the hot path reads one field.
+    private(set) var writeRefusal: WriteRefusal?
+
+    /// Journals and applies `t`; the refusal when writes are not taken (nothing was journaled).
     @inline(__always)
-    func submit(_ t: Transaction) -> Outcome? {
-        guard failure == nil else { return nil }
+    func submit(_ t: Transaction) -> Result<Outcome, WriteRefusal> {
+        if let writeRefusal { return .failure(writeRefusal) }
         do {
-            return try durable.submit(t).outcome
+            return .success(try durable.submit(t).outcome)
         } catch {
             fail(error)
-            return nil
+            return .failure(.unavailable("transaction not taken"))
         }
     }
 
@@ -58,6 +62,7 @@ final class DaemonService {
     func committerWoke() {
         durable.committer.acknowledgeWakeup()
         if let error = durable.committer.failure { fail(error); return }
+        if durable.replica != nil { pumpReplica() }
         releaseSafeReplies()
         observeSyncDurations()
     }
@@ -84,9 +89,53 @@ final class DaemonService {
     func fail(_ error: JournalError) {
         guard failure == nil else { return }
         failure = error
+        writeRefusal = .unavailable("transaction not taken")
         log.error("journal failed, stopping without acknowledging anything more: \(error)")
         for connection in gate.connections { connection.close() }
         loop.stop()
+    }
+
+    /// A standby applies what the store fetched; a role change shows in the refusal and the log.
+    func pumpReplica() {
+        do {
+            let drain = try durable.applyReplicaUpdates()
+            if drain.lostLeadership {
+                let dropped = gate.connections
+                log.warning(
+                    "no longer the leader: \(dropped.count) connection(s) with replies waiting for records never "
+                        + "committed are closed unanswered; state rebuilt from the store")
+                for connection in dropped { connection.close() }
+            }
+            refreshRole()
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Reads the replica's status after a wake and logs each change of role once.
+    func refreshRole() {
+        guard failure == nil, let status = durable.replica?.replicaStatus else { return }
+        let refusal: WriteRefusal? =
+            switch (status.role, status.writable) {
+            case (.standby, _): .standby(leader: status.leader)
+            case (.leader, false): .unavailable("the lease on the ledger is not held (PostgreSQL unreachable?)")
+            case (.leader, true): nil
+            }
+        guard refusal != writeRefusal else { return }
+        writeRefusal = refusal
+        switch refusal {
+        case nil: log.info("leading ledger at epoch \(status.epoch) from record \(durable.lastLSN): taking writes")
+        case .standby(let leader)?:
+            log.info("standby at record \(status.appliedLSN), epoch \(status.epoch), leader \(leader.isEmpty ? "unknown" : leader)")
+        case .unavailable(let why)?: log.warning("not taking writes: \(why)")
+        }
+    }
+
+    /// The keys a replicated daemon adds to `STATS` (none for the local journal).
+    func replicaStats() -> String {
+        guard let status = durable.replica?.replicaStatus else { return "" }
+        return "role=\(status.role.rawValue) epoch=\(status.epoch) lsn=\(status.appliedLSN) "
+            + "leader=\(status.leader.isEmpty ? "unknown" : status.leader) node=\(status.node) "
     }
 
     func statsLine() -> String {
@@ -95,6 +144,6 @@ final class DaemonService {
             + "clients=\(ledger.accountCount) transactions=\(ledger.transactions.count) connections=\(loop.connectionCount) "
             + "journal_bytes=\(durable.journal.journalBytes) last_lsn=\(durable.lastLSN) "
             + "durable_lsn=\(durable.committer.durableLSN) snapshots=\(durable.snapshots) "
-            + "uptime_s=\(uptimeSeconds)\n"
+            + replicaStats() + "uptime_s=\(uptimeSeconds)\n"
     }
 }

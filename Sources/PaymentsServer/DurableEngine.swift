@@ -7,9 +7,13 @@ import PaymentsPlatform
 /// before it is applied, and the daemon learns which appended records are durable so that it
 /// can release the replies that depend on them. Loop thread only, except the committer's thread.
 public final class DurableEngine {
-    public let engine: Engine
-    public let journal: Journal
-    public let committer: GroupCommitter
+    /// Replaced only when a replica must rebuild its state (it lost the ledger with records that
+    /// never committed, or fell behind a deleted batch).
+    public private(set) var engine: Engine
+    public let journal: any DurableStore
+    public let committer: any Committer
+    /// Set when the store is shared by several daemons (the PostgreSQL journal).
+    public let replica: (any Replica)?
     public let policy: SyncPolicy
     /// Lines that were not transactions or commands: counted, never journaled.
     public var malformed = 0
@@ -22,34 +26,41 @@ public final class DurableEngine {
     public let snapshotDone: EventFD
     var inFlight: SnapshotJob?
 
-    /// Opens the journal in `directory` (recovering it), rebuilds the engine from the newest
-    /// snapshot and the records after it, and starts the group committer.
-    public init(directory: String, policy: SyncPolicy, journalOptions: JournalOptions, log: Logger) throws(DaemonError) {
+    /// Rebuilds the engine from the store's newest snapshot and the records after it. The store
+    /// is open (recovered); the committer runs on it.
+    public init(
+        store: any DurableStore, committer: any Committer, replica: (any Replica)? = nil, policy: SyncPolicy, log: Logger
+    ) throws(DaemonError) {
         self.policy = policy
         self.log = log
-        do {
-            try FileSystem.makeDirectory(directory, mode: 0o700)
-        } catch {
-            throw .startup("cannot create data directory: \(error)")
-        }
-        let journal: Journal
-        do { journal = try Journal.open(journalOptions) } catch { throw .journal(error) }
-        for warning in journal.recovery.warnings { log.warning(warning) }
-        let engine: Engine
+        self.journal = store
+        self.committer = committer
+        self.replica = replica
         let started = MonotonicClock.milliseconds()
-        if let payload = journal.takeSnapshotPayload() {
-            let decoded = payload.withUnsafeBytes { EngineSnapshot.decode($0) }
-            switch decoded {
+        engine = try Self.restore(store)
+        log.info(
+            "recovered \(store.lastLSN - min(store.lastLSN, store.snapshotLSN)) journal records after snapshot at "
+                + "\(store.snapshotLSN) from \(store.location) in \(MonotonicClock.milliseconds() - started) ms: "
+                + "\(engine.ledger.accountCount) accounts, \(engine.ledger.transactions.count) ids")
+        writtenLSN = store.lastLSN
+        do { snapshotDone = try EventFD.make(label: "snapshot eventfd") } catch { throw .system(error) }
+    }
+
+    /// The newest snapshot, then every record after it.
+    static func restore(_ store: any DurableStore) throws(DaemonError) -> Engine {
+        let engine: Engine
+        if let payload = store.takeSnapshotPayload() {
+            switch payload.withUnsafeBytes({ EngineSnapshot.decode($0) }) {
             case .success(let e): engine = e
             case .failure(let e):
-                throw .startup("snapshot \(journal.recovery.snapshotFile ?? "?") is damaged: \(e)")
+                throw .startup("snapshot at record \(store.snapshotLSN) in \(store.location) is damaged: \(e)")
             }
         } else {
-            engine = Engine(expectedTransactions: Int(journal.recovery.recordsToReplay))
+            engine = Engine(expectedTransactions: Int(store.lastLSN - min(store.lastLSN, store.snapshotLSN)))
         }
         var damaged: (UInt64, Int)?
         do {
-            try journal.replay { lsn, payload in
+            try store.read(from: store.snapshotLSN + 1) { lsn, payload in
                 guard damaged == nil else { return }
                 guard let t = TransactionRecord.decode(payload) else { damaged = (lsn, payload.count); return }
                 engine.apply(t)
@@ -60,15 +71,30 @@ public final class DurableEngine {
         if let (lsn, size) = damaged {
             throw .startup("journal record \(lsn) (\(size) bytes) passed its checksum but is not a transaction: refusing to start")
         }
-        log.info(
-            "recovered \(journal.recovery.recordsToReplay) journal records after snapshot at \(journal.recovery.snapshotLSN) "
-                + "in \(MonotonicClock.milliseconds() - started) ms: \(engine.ledger.accountCount) accounts, "
-                + "\(engine.ledger.transactions.count) ids")
-        self.engine = engine
-        self.journal = journal
+        return engine
+    }
+
+    /// A standby's share of the committer's wake: applies what the store fetched. False when a
+    /// fetched record or snapshot cannot be decoded (the replica then stops, as at start).
+    public func applyReplicaUpdates() throws(JournalError) -> ReplicaDrain {
+        guard let replica else { return ReplicaDrain() }
+        var bad: String?
+        let drain = try replica.drainUpdates(
+            reset: { engine = Engine() },
+            snapshot: { payload in
+                switch payload.withUnsafeBytes({ EngineSnapshot.decode($0) }) {
+                case .success(let e): engine = e; return true
+                case .failure(let e): bad = "snapshot: \(e)"; return false
+                }
+            },
+            record: { lsn, payload in
+                guard let t = TransactionRecord.decode(payload) else { bad = "record \(lsn) is not a transaction"; return false }
+                engine.apply(t)
+                return true
+            })
+        if let bad { throw .invalidArgument("replica cannot apply what it fetched: \(bad)") }
         writtenLSN = journal.lastLSN
-        do { committer = try GroupCommitter(journal: journal, policy: policy) } catch { throw .journal(error) }
-        do { snapshotDone = try EventFD.make(label: "snapshot eventfd") } catch { throw .system(error) }
+        return drain
     }
 
     /// Journals `t`, then applies it. Throws when the journal can no longer take writes.
@@ -117,7 +143,7 @@ public final class DurableEngine {
         do {
             job.thread = try PosixThread { [journal, snapshotDone] in
                 job.result = bytes.withUnsafeBytes { raw in
-                    Result { () throws(JournalError) in try journal.writeSnapshotFiles(pending, payload: raw) }
+                    Result { () throws(JournalError) in try journal.writeSnapshot(pending, payload: raw) }
                 }
                 try? snapshotDone.signal()
             }
@@ -150,15 +176,17 @@ public final class DurableEngine {
         let started = MonotonicClock.milliseconds()
         let bytes = EngineSnapshot.encode(engine)
         let encoded = MonotonicClock.milliseconds()
-        let through = journal.lastLSN
+        let pending = try journal.prepareSnapshot(throughLSN: journal.lastLSN)
+        let through = pending.lsn
+        writtenLSN = journal.lastLSN
         let written: Result<Void, JournalError> = bytes.withUnsafeBytes { raw in
             do throws(JournalError) {
-                try journal.writeSnapshot(throughLSN: through, payload: raw)
+                try journal.writeSnapshot(pending, payload: raw)
                 return .success(())
             } catch { return .failure(error) }
         }
         try written.get()
-        writtenLSN = journal.lastLSN
+        try journal.finishSnapshot(pending)
         snapshots += 1
         log.info(
             "snapshot through record \(through): \(bytes.count) bytes, encoded in \(encoded - started) ms, "
@@ -166,13 +194,20 @@ public final class DurableEngine {
     }
 
     /// Stops the committer thread, syncs, snapshots and closes the journal (clean shutdown).
+    /// The snapshot comes before the committer stops: a store whose commits run on the
+    /// committer's thread (PostgreSQL) needs it to make the snapshot's records durable.
     public func close(snapshot takeSnapshot: Bool) throws(JournalError) {
-        committer.stop()
         if let job = inFlight {
             job.thread?.join()
             try finishSnapshot()
         }
-        if takeSnapshot && journal.lastLSN > journal.snapshotLSN { try snapshot() }
+        do {
+            if takeSnapshot && journal.shouldSnapshotOnClose { try snapshot() }
+        } catch {
+            committer.stop()
+            throw error
+        }
+        committer.stop()
         try journal.close()
     }
 }
@@ -180,14 +215,14 @@ public final class DurableEngine {
 /// A snapshot whose file is being written by its own thread. The thread sets `result` before
 /// it signals `snapshotDone`; the loop reads it only after joining the thread.
 final class SnapshotJob: @unchecked Sendable {
-    let pending: Journal.PendingSnapshot
+    let pending: PendingSnapshot
     let size: Int
     let started: UInt64
     var encodedMilliseconds: UInt64 = 0
     var thread: PosixThread?
     var result: Result<Void, JournalError> = .success(())
 
-    init(pending: Journal.PendingSnapshot, size: Int, started: UInt64) {
+    init(pending: PendingSnapshot, size: Int, started: UInt64) {
         self.pending = pending
         self.size = size
         self.started = started

@@ -69,8 +69,25 @@ struct HTTPRoutes {
                 send(status, .json, reply)
             case .metrics:
                 send(.ok, .prometheus, MetricsPage.render(service), headOnly: headOnly)
+            case .leader:
+                let (status, reply) = leader()
+                send(status, .json, reply, headOnly: headOnly)
             }
         }
+    }
+
+    /// `200` where writes are taken, `503` (with the leader's name when known) elsewhere. A
+    /// daemon on the local journal is its ledger's only writer: `200` while it takes writes.
+    func leader() -> (HTTPStatus, [UInt8]) {
+        var body: [UInt8] = Array(#"{"role":"#.utf8)
+        let status = service.durable.replica?.replicaStatus
+        HTTPJSONString.append(status?.role.rawValue ?? "leader", to: &body)
+        if let status {
+            body.append(contentsOf: #","epoch":\#(status.epoch),"lsn":\#(status.appliedLSN),"leader":"#.utf8)
+            HTTPJSONString.append(status.leader, to: &body)
+        }
+        body.append(UInt8(ascii: "}"))
+        return (service.writeRefusal == nil ? .ok : .serviceUnavailable, body)
     }
 
     /// Room for 64 KiB of lines at a time, and at least what the framer needs for its limit.
@@ -78,6 +95,8 @@ struct HTTPRoutes {
 
     /// One JSON transaction (200 / 422 / 400), or many lines when the body is CSV or NDJSON.
     func post(_ request: HTTPRequest) -> (HTTPStatus, [UInt8]) {
+        // A standby takes none of a body's lines: one 503 tells the client where to go.
+        if let refusal = service.writeRefusal { return (.serviceUnavailable, refusal.json) }
         if request.contentTypeIs("text/csv") || request.contentTypeIs("application/x-ndjson") {
             return (.ok, postLines(request.body))
         }
@@ -93,9 +112,10 @@ struct HTTPRoutes {
             return (.badRequest, body)
         case .transaction(let t):
             switch service.submit(t) {
-            case .applied: return (.ok, Array(#"{"result":"ok"}"#.utf8))
-            case .rejected(let r): return (.unprocessableContent, Array(#"{"result":"rejected","reason":"\#(r.reason)"}"#.utf8))
-            case nil: return (.serviceUnavailable, Array(#"{"error":"journal unavailable: transaction not taken"}"#.utf8))
+            case .success(.applied): return (.ok, Array(#"{"result":"ok"}"#.utf8))
+            case .success(.rejected(let r)):
+                return (.unprocessableContent, Array(#"{"result":"rejected","reason":"\#(r.reason)"}"#.utf8))
+            case .failure(let refusal): return (.serviceUnavailable, refusal.json)
             }
         }
     }
@@ -126,9 +146,9 @@ struct HTTPRoutes {
             case .skip: return
             case .transaction(let t):
                 switch service.submit(t) {
-                case .applied: applied += 1
-                case .rejected(let r): rejected += 1; report("REJECTED \(r.reason)")
-                case nil: malformed += 1; report("ERR journal unavailable: transaction not taken")
+                case .success(.applied): applied += 1
+                case .success(.rejected(let r)): rejected += 1; report("REJECTED \(r.reason)")
+                case .failure(let refusal): malformed += 1; report(String(refusal.line.dropLast()))
                 }
             case .malformed(let e):
                 malformed += 1

@@ -60,9 +60,9 @@ final class LineProtocol: ConnectionHandler {
         switch request {
         case .transaction(let t):
             switch service.submit(t) {
-            case .applied: scratch.append(contentsOf: "OK\n".utf8)
-            case .rejected(let r): scratch.append(contentsOf: "REJECTED \(r.reason)\n".utf8)
-            case nil: scratch.append(contentsOf: "ERR journal unavailable: transaction not taken\n".utf8)
+            case .success(.applied): scratch.append(contentsOf: "OK\n".utf8)
+            case .success(.rejected(let r)): scratch.append(contentsOf: "REJECTED \(r.reason)\n".utf8)
+            case .failure(let refusal): scratch.append(contentsOf: refusal.line.utf8)
             }
         case .malformed(let e):
             service.durable.malformed += 1
@@ -70,6 +70,7 @@ final class LineProtocol: ConnectionHandler {
         case .skip: break
         case .usage(let text): scratch.append(contentsOf: "ERR \(text)\n".utf8)
         case .sync:
+            if let refusal = service.writeRefusal { return scratch.append(contentsOf: refusal.line.utf8) }
             (connection.context as! Session).syncRequested = true
             service.durable.wantExplicitSync()
             scratch.append(contentsOf: "OK\n".utf8)

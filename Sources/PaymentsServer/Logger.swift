@@ -3,7 +3,7 @@ import PaymentsPlatform
 /// One line per event on standard error. Under systemd (`$JOURNAL_STREAM` set) each line starts
 /// with its `<N>` priority so journald files it at the right level and adds its own timestamp;
 /// elsewhere lines carry a UTC timestamp and the level in words.
-public final class Logger {
+public final class Logger: Sendable {
     public let threshold: LogLevel
     let journald: Bool
 

@@ -23,6 +23,13 @@ enum MetricsPage {
         page.counter("payments_journal_syncs_total", help: "fdatasync calls made by the group committer.", value: durable.committer.syncCount)
         page.histogram("payments_journal_sync_seconds", help: "Latency of journal syncs.", service.syncLatency)
         page.counter("payments_snapshots_total", help: "Snapshots written since start.", value: UInt64(durable.snapshots))
+        if let status = durable.replica?.replicaStatus {
+            page.gauge("payments_replica_leader", help: "1 on the leader of the ledger, 0 on a standby.", value: status.role == .leader ? 1 : 0)
+            page.gauge("payments_replica_writable", help: "1 while this daemon takes writes (leader holding its lease).", value: service.writeRefusal == nil ? 1 : 0)
+            page.gauge("payments_replica_epoch", help: "The ledger's ownership epoch as this daemon last saw it.", value: Int(status.epoch))
+            page.gauge("payments_replica_applied_record", help: "Sequence number of the last record applied to this daemon's state.", value: Int(status.appliedLSN))
+            page.gauge("payments_replica_lag_records", help: "Records committed in the store and not yet applied here.", value: Int(status.storeLSN > status.appliedLSN ? status.storeLSN - status.appliedLSN : 0))
+        }
         page.gauge("payments_uptime_seconds", help: "Seconds since the daemon started.", value: Int(service.uptimeSeconds))
         return page.bytes
     }

@@ -12,7 +12,8 @@ enum Command: Equatable {
 }
 
 struct Invocation: Equatable {
-    var target: SocketAddress
+    /// The daemons to try, in the order given (SPEC §8); never empty.
+    var targets: [SocketAddress]
     var command: Command
 }
 
@@ -24,9 +25,10 @@ struct UsageError: Error, CustomStringConvertible {
 /// The daemon's default socket (SPEC §5), relative to the working directory like the daemon's.
 let defaultSocketPath = "./paymentsd.sock"
 
-/// Hand-written parsing: global options may appear anywhere; `--` ends options.
+/// Hand-written parsing: global options may appear anywhere; `--` ends options. `--unix` and
+/// `--tcp` may be repeated and mixed; without them, `socket` (`$PAYMENTSD_SOCKET`) names the daemons.
 func parseArguments(_ arguments: [String], environment socket: String?) throws -> Invocation {
-    var target: SocketAddress? = nil
+    var targets: [SocketAddress] = []
     var words: [String] = []
     var flags: Set<String> = []
     var index = 0, optionsEnded = false
@@ -36,11 +38,10 @@ func parseArguments(_ arguments: [String], environment socket: String?) throws -
         if optionsEnded || argument == "-" || !argument.hasPrefix("-") { words.append(argument); continue }
         switch argument {
         case "--": optionsEnded = true
-        case "-h", "--help": return Invocation(target: .unix(path: defaultSocketPath), command: .help)
+        case "-h", "--help": return Invocation(targets: [.unix(path: defaultSocketPath)], command: .help)
         case "--unix", "--tcp":
-            guard target == nil else { throw UsageError(description: "give --unix or --tcp once") }
             guard index < arguments.count else { throw UsageError(description: "\(argument) needs a value") }
-            target = try parseTarget(arguments[index], tcp: argument == "--tcp")
+            targets.append(try parseTarget(arguments[index], tcp: argument == "--tcp"))
             index += 1
         case "--verbose", "-v": flags.insert("--verbose")
         case "--json": flags.insert("--json")
@@ -48,7 +49,7 @@ func parseArguments(_ arguments: [String], environment socket: String?) throws -
         }
     }
     let command = try parseCommand(words, flags: flags)
-    return Invocation(target: try target ?? defaultTarget(socket), command: command)
+    return Invocation(targets: targets.isEmpty ? try defaultTargets(socket) : targets, command: command)
 }
 
 private func parseTarget(_ text: String, tcp: Bool) throws -> SocketAddress {
@@ -59,12 +60,36 @@ private func parseTarget(_ text: String, tcp: Bool) throws -> SocketAddress {
     }
 }
 
-/// `$PAYMENTSD_SOCKET`: `HOST:PORT` (a numeric port after the last colon, no slash) is TCP,
-/// anything else a Unix socket path.
-private func defaultTarget(_ socket: String?) throws -> SocketAddress {
-    guard let socket, !socket.isEmpty else { return .unix(path: defaultSocketPath) }
-    if !socket.contains("/"), let address = try? SocketAddress.hostPort(socket) { return address }
-    return try parseTarget(socket, tcp: false)
+/// `$PAYMENTSD_SOCKET`: a comma-separated list of addresses (blanks around an entry and empty
+/// entries are ignored), else the daemon's default socket. A Unix path with a comma in it can
+/// only be given with `--unix`.
+private func defaultTargets(_ socket: String?) throws -> [SocketAddress] {
+    let entries = (socket ?? "").split(separator: ",").map { $0.trimmingBlanks() }.filter { !$0.isEmpty }
+    if entries.isEmpty { return [.unix(path: defaultSocketPath)] }
+    do {
+        return try entries.map(environmentTarget)
+    } catch {
+        throw UsageError(description: "PAYMENTSD_SOCKET: \(error)")
+    }
+}
+
+/// One entry of `$PAYMENTSD_SOCKET`: `tcp:HOST:PORT` or `unix:PATH` say which; otherwise
+/// `HOST:PORT` (a numeric port after the last colon, no slash) is TCP, anything else a Unix
+/// socket path.
+private func environmentTarget(_ entry: String) throws -> SocketAddress {
+    if entry.hasPrefix("tcp:") { return try parseTarget(String(entry.dropFirst(4)), tcp: true) }
+    if entry.hasPrefix("unix:") { return try parseTarget(String(entry.dropFirst(5)), tcp: false) }
+    if !entry.contains("/"), let address = try? SocketAddress.hostPort(entry) { return address }
+    return try parseTarget(entry, tcp: false)
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (no Foundation here).
+    fileprivate func trimmingBlanks() -> String {
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(self[first...last])
+    }
 }
 
 private func parseCommand(_ words: [String], flags: Set<String>) throws -> Command {

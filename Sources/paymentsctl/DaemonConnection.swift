@@ -10,14 +10,10 @@ final class DaemonConnection {
     private var head = 0
     private(set) var reachedEnd = false
 
-    /// Connects, turning the usual failures into one line for people.
-    init(_ target: SocketAddress) {
+    /// Connects (blocking); the error says why not, `explain` words it for people.
+    init(_ target: SocketAddress) throws(SystemError) {
         self.target = target
-        do throws(SystemError) {
-            fd = try Socket.connect(to: target)
-        } catch {
-            fail("cannot connect to \(target): \(Self.explain(error))")
-        }
+        fd = try Socket.connect(to: target)
     }
 
     static func explain(_ error: SystemError) -> String {
@@ -29,18 +25,25 @@ final class DaemonConnection {
     /// Sends one request line and closes our sending side: the daemon answers it and then
     /// closes, so a reply that never ends cannot hang us.
     func request(_ line: String) {
+        do throws(SystemError) {
+            try send(line)
+            try fd.shutdown(.write)
+        } catch {
+            fail("cannot send to \(target): \(error.message)")
+        }
+    }
+
+    /// Sends one request line and keeps the connection open for more.
+    func send(_ line: String) throws(SystemError) {
         let bytes = Array((line + "\n").utf8)
         let sent: Result<Void, SystemError> = bytes.withUnsafeBytes { raw in
             do throws(SystemError) {
                 var done = 0
                 while done < raw.count { done += try fd.sendOnce(UnsafeRawBufferPointer(rebasing: raw[done...])) }
-                try fd.shutdown(.write)
                 return .success(())
             } catch { return .failure(error) }
         }
-        if case .failure(let error) = sent {
-            fail("cannot send to \(target): \(error.message)")
-        }
+        try sent.get()
     }
 
     /// The next reply line without its newline, or nil when the daemon closed the connection.
@@ -63,8 +66,16 @@ final class DaemonConnection {
     }
 
     /// Reads once (blocking unless the socket was made non-blocking); false on `EAGAIN`.
+    /// A read error other than the peer going away ends the program.
     @discardableResult
     func fill() -> Bool {
+        do throws(SystemError) { return try receive() } catch {
+            fail("cannot read from \(target): \(error.message)")
+        }
+    }
+
+    /// Reads once; false on `EAGAIN`. A reset counts as the end of the stream.
+    private func receive() throws(SystemError) -> Bool {
         if head > 0 && head >= buffer.count / 2 {
             buffer.removeFirst(head)
             head = 0
@@ -85,7 +96,38 @@ final class DaemonConnection {
             buffer.removeLast(Self.readChunkBytes)
             if error.isWouldBlock { return false }
             if error.isPeerGone { reachedEnd = true; return true }
-            fail("cannot read from \(target): \(error.message)")
+            throw error
+        }
+    }
+
+    /// What waiting for one reply line with a time limit gave.
+    enum TimedLine {
+        case line(ArraySlice<UInt8>)
+        /// The daemon closed the connection before a whole line.
+        case closed
+        /// No whole line within the time, or more than the allowed bytes without a newline.
+        case timedOut, tooLong
+        case failed(SystemError)
+    }
+
+    /// The next reply line, waiting at most `milliseconds` in all (poll before every read) and
+    /// buffering at most `maxBytes` without a newline: a daemon that is stopped, or a server
+    /// that is not paymentsd, cannot hang us or fill our memory.
+    func readLine(within milliseconds: UInt64, maxBytes: Int) -> TimedLine {
+        let deadline = MonotonicClock.milliseconds() + milliseconds
+        while true {
+            if let line = takeLine() { return .line(line) }
+            if reachedEnd { return .closed }
+            if buffer.count - head > maxBytes { return .tooLong }
+            let now = MonotonicClock.milliseconds()
+            guard now < deadline else { return .timedOut }
+            var entries = [PollEntry(fd, read: true, write: false)]
+            do throws(SystemError) {
+                try Poll.wait(&entries, timeoutMilliseconds: Int32(clamping: deadline - now))
+                if entries[0].isReadable || entries[0].isBroken { _ = try receive() }
+            } catch {
+                return .failed(error)
+            }
         }
     }
 

@@ -3,10 +3,9 @@ import PaymentsPlatform
 /// The one-request commands: send a request line, print the reply.
 enum QueryCommands {
     /// A reply of one line; an `ERR ...` reply is the error message.
-    static func single(_ request: String, to target: SocketAddress) -> Int32 {
-        let connection = DaemonConnection(target)
+    static func single(_ request: String, on connection: DaemonConnection) -> Int32 {
         connection.request(request)
-        guard let reply = connection.readLine() else { fail("\(target) closed the connection without a reply") }
+        guard let reply = connection.readLine() else { fail("\(connection.target) closed the connection without a reply") }
         let text = String(decoding: reply, as: UTF8.self)
         if text == "ERR" || text.hasPrefix("ERR ") { fail("\(request): \(text.dropFirst(4).isEmpty ? "error" : text.dropFirst(4))") }
         standardOutput.write(line: reply)
@@ -16,8 +15,7 @@ enum QueryCommands {
 
     /// A reply of lines ended by an empty line (DUMP, HISTORY): printed without that line, so
     /// the output is a clean file.
-    static func multiline(_ request: String, to target: SocketAddress) -> Int32 {
-        let connection = DaemonConnection(target)
+    static func multiline(_ request: String, on connection: DaemonConnection) -> Int32 {
         connection.request(request)
         var first = true
         while let line = connection.readLine() {
@@ -31,19 +29,22 @@ enum QueryCommands {
             first = false
             standardOutput.write(line: line)
         }
-        fail("\(target) closed the connection before the end of the reply")
+        fail("\(connection.target) closed the connection before the end of the reply")
     }
 
-    static func run(_ command: Command, target: SocketAddress) -> Int32 {
+    /// Runs `command` against `targets`: `SYNC` on the leader, the queries on the first daemon
+    /// that accepts a connection (SPEC §8).
+    static func run(_ command: Command, targets: [SocketAddress]) -> Int32 {
+        if command == .sync { return single("SYNC", on: DaemonRouting.leader(targets)) }
+        let connection = DaemonRouting.firstReachable(targets)
         switch command {
-        case .get(let client, let json): return single(json ? "GET \(client) JSON" : "GET \(client)", to: target)
-        case .dump(let json): return multiline(json ? "DUMP JSON" : "DUMP", to: target)
-        case .tx(let id): return single("TX \(id)", to: target)
-        case .history(let client): return multiline("HISTORY \(client)", to: target)
-        case .stats: return single("STATS", to: target)
-        case .ping: return single("PING", to: target)
-        case .sync: return single("SYNC", to: target)
-        case .send, .help: preconditionFailure("not a query")
+        case .get(let client, let json): return single(json ? "GET \(client) JSON" : "GET \(client)", on: connection)
+        case .dump(let json): return multiline(json ? "DUMP JSON" : "DUMP", on: connection)
+        case .tx(let id): return single("TX \(id)", on: connection)
+        case .history(let client): return multiline("HISTORY \(client)", on: connection)
+        case .stats: return single("STATS", on: connection)
+        case .ping: return single("PING", on: connection)
+        case .send, .sync, .help: preconditionFailure("not a query")
         }
     }
 }

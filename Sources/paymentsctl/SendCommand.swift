@@ -12,7 +12,6 @@ final class SendCommand {
 
     private let inputs: [String]
     private let verbose: Bool
-    private let target: SocketAddress
     private var counts = ReplyCounts()
     private var expected = ExpectedReplies()
     private var reader: InputReader
@@ -22,17 +21,18 @@ final class SendCommand {
     private var linesQueued = 0
     private let progress: Progress?
 
-    init(files: [String], verbose: Bool, target: SocketAddress) {
+    init(files: [String], verbose: Bool) {
         inputs = files.isEmpty ? ["-"] : files
         self.verbose = verbose
-        self.target = target
         reader = InputReader(names: inputs)
         progress = FileDescriptor.standardError.isTerminal ? Progress() : nil
     }
 
-    func run() -> Int32 {
-        reader.openAll()
-        let connection = DaemonConnection(target)
+    /// Opens every input, so a missing file fails before any daemon is asked anything.
+    func openInputs() { reader.openAll() }
+
+    /// Sends everything on `connection` (inputs opened first) and reports; the exit status.
+    func run(on connection: DaemonConnection) -> Int32 {
         do { try connection.fd.setNonBlocking() } catch { fail("\(error)") }
         while !connection.reachedEnd {
             refillIfNeeded()
@@ -41,7 +41,7 @@ final class SendCommand {
             progress?.update(sent: linesQueued, answered: counts.total)
         }
         progress?.clear()
-        return finish()
+        return finish(connection.target)
     }
 
     private func refillIfNeeded() {
@@ -101,24 +101,42 @@ final class SendCommand {
         }
     }
 
-    private func finish() -> Int32 {
+    /// The summary on standard output; exit 0 only when every line got its final answer:
+    /// status 3 when some were not acknowledged (connection lost) or not taken (a standby, a
+    /// daemon that cannot write its journal: nothing of them applied, they may be sent again),
+    /// 1 when replies were not the line protocol's.
+    private func finish(_ target: SocketAddress) -> Int32 {
         standardOutput.write(counts.summary + "\n")
         standardOutput.flush()
-        let missing = expected.count + (reader.isDone ? 0 : 1)
-        guard expected.count > 0 || !reader.isDone else { return ExitStatus.success }
-        if reader.isDone {
-            fail("connection to \(target) lost: \(missing) line(s) sent were not acknowledged", status: ExitStatus.unacknowledged)
+        let reason = counts.firstNotTakenReason ?? ""
+        let notTaken = counts.notTaken > 0 ? "; \(counts.notTaken) line(s) were not taken (\(reason)), send them again" : ""
+        if expected.count > 0 || !reader.isDone {
+            let when = reader.isDone ? "" : " before all input was sent"
+            fail("connection to \(target) lost\(when): \(expected.count) line(s) sent were not acknowledged\(notTaken)",
+                 status: ExitStatus.unacknowledged)
         }
-        fail("connection to \(target) lost before all input was sent: \(expected.count) line(s) sent were not acknowledged",
-             status: ExitStatus.unacknowledged)
+        if counts.notTaken > 0 {
+            fail("\(target) did not take \(counts.notTaken) line(s) (\(reason)): none of them was applied, send them again",
+                 status: ExitStatus.unacknowledged)
+        }
+        if counts.other > 0 {
+            fail("\(counts.other) reply line(s) from \(target) were not line-protocol replies (is it paymentsd?)")
+        }
+        return ExitStatus.success
     }
 }
 
-/// Replies by their first word.
+/// Replies by their first word, and the `ERR`s that say the daemon could not take the line.
 struct ReplyCounts {
-    enum Kind { case applied, rejected, malformed, other }
-    private(set) var applied = 0, rejected = 0, malformed = 0, other = 0
-    var total: Int { applied + rejected + malformed + other }
+    enum Kind { case applied, rejected, malformed, notTaken, other }
+    private(set) var applied = 0, rejected = 0, malformed = 0, notTaken = 0, other = 0
+    /// The first not-taken reply after `ERR `, to name the reason once (`standby: leader is n1`).
+    private(set) var firstNotTakenReason: String?
+    var total: Int { applied + rejected + malformed + notTaken + other }
+
+    /// `ERR` replies that mean "this daemon cannot take writes now", not "this line is bad"
+    /// (SPEC §5 faults, §8 standbys): the line was not committed and may be sent again.
+    static let notTakenPrefixes = ["ERR standby:", "ERR journal unavailable:"].map { Array($0.utf8) }
 
     mutating func count(_ reply: ArraySlice<UInt8>) -> Kind {
         let kind = Self.kind(of: reply)
@@ -126,6 +144,9 @@ struct ReplyCounts {
         case .applied: applied += 1
         case .rejected: rejected += 1
         case .malformed: malformed += 1
+        case .notTaken:
+            notTaken += 1
+            if firstNotTakenReason == nil { firstNotTakenReason = String(decoding: reply.dropFirst(4), as: UTF8.self) }
         case .other: other += 1
         }
         return kind
@@ -135,13 +156,18 @@ struct ReplyCounts {
         let word = reply.prefix { $0 != 0x20 }
         if word.elementsEqual("OK".utf8) { return .applied }
         if word.elementsEqual("REJECTED".utf8) { return .rejected }
-        if word.elementsEqual("ERR".utf8) { return .malformed }
+        if word.elementsEqual("ERR".utf8) {
+            return notTakenPrefixes.contains { reply.starts(with: $0) } ? .notTaken : .malformed
+        }
         return .other
     }
 
+    /// `applied N, rejected N, malformed N`, then `not taken N` and `other N` when there are any.
     var summary: String {
-        let base = "applied \(applied), rejected \(rejected), malformed \(malformed)"
-        return other > 0 ? base + ", other \(other)" : base
+        var text = "applied \(applied), rejected \(rejected), malformed \(malformed)"
+        if notTaken > 0 { text += ", not taken \(notTaken)" }
+        if other > 0 { text += ", other \(other)" }
+        return text
     }
 }
 

@@ -1,6 +1,7 @@
 import PaymentsPlatform
 
-// paymentsctl: the companion client of paymentsd (SPEC §6). Thin: parse, connect, run one command.
+// paymentsctl: the companion client of paymentsd (SPEC §6). Thin: parse, pick the daemon
+// (SPEC §8: writes to the leader, queries to the first that answers), run one command.
 
 let invocation: Invocation
 do {
@@ -17,7 +18,9 @@ case .help:
     standardOutput.flush()
     Environment.exit(ExitStatus.success)
 case .send(let files, let verbose):
-    Environment.exit(SendCommand(files: files, verbose: verbose, target: invocation.target).run())
+    let send = SendCommand(files: files, verbose: verbose)
+    send.openInputs()
+    Environment.exit(send.run(on: DaemonRouting.leader(invocation.targets)))
 default:
-    Environment.exit(QueryCommands.run(invocation.command, target: invocation.target))
+    Environment.exit(QueryCommands.run(invocation.command, targets: invocation.targets))
 }

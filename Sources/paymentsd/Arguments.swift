@@ -6,6 +6,7 @@ enum Arguments {
     enum Parsed {
         case serve(DaemonConfiguration)
         case verify(directory: String?)
+        case verifyLedger(uri: String, ledger: String)
         case help
         case usageError(String)
     }
@@ -13,6 +14,7 @@ enum Arguments {
     static let usage = """
         usage: paymentsd [OPTIONS]
                paymentsd verify [--data-dir DIR]
+               paymentsd verify --journal URI [--ledger NAME]
 
         Serves the payments engine over a Unix socket, TCP and HTTP, journaling every transaction
         to disk before acknowledging it. With no listener flag it listens on ./paymentsd.sock,
@@ -34,11 +36,20 @@ enum Arguments {
           --http-idle-timeout S     seconds for an HTTP request to arrive complete (default 30)
           --snapshot-bytes N        journal growth between automatic snapshots (default 268435456)
           --segment-bytes N         journal segment size (default 67108864)
+          --journal URI             keep the journal in PostgreSQL (a libpq URI or keyword string;
+                                    several hosts, target_session_attrs, sslmode, PGPASSFILE work)
+                                    and serve one ledger with other daemons: one leads, the others
+                                    follow and take over (the data directory then holds only a lock)
+          --ledger NAME             the ledger the daemons share (default "default")
+          --node-name NAME          this daemon's name as others report it (default host:pid)
+          --lease-ms N              the leader's lease (default 2000)
+          --poll-ms N               how often a standby polls for new batches (default 20)
           --log-level LEVEL         error, warning, info (default) or debug
           --help                    this text
 
         verify checks a data directory as recovery would, without changing it: exit 0 when
-        clean, 2 when only a torn tail would be cut, 1 on damage.
+        clean, 2 when only a torn tail would be cut, 1 on damage. With --journal it checks every
+        snapshot and batch of the ledger in PostgreSQL: 0 clean, 1 damage, 2 unreachable.
 
         """
 
@@ -46,13 +57,21 @@ enum Arguments {
         var args = arguments[...]
         if args.first == "verify" {
             args = args.dropFirst()
-            var directory: String?
+            var directory: String?, uri: String?, ledger = "default"
             while let arg = args.popFirst() {
                 let (flag, inline) = split(arg)
-                guard flag == "--data-dir", let value = inline ?? args.popFirst() else {
-                    return .usageError("verify takes only --data-dir DIR")
+                guard ["--data-dir", "--journal", "--ledger"].contains(flag), let value = inline ?? args.popFirst() else {
+                    return .usageError("verify takes --data-dir DIR, or --journal URI [--ledger NAME]")
                 }
-                directory = value
+                switch flag {
+                case "--data-dir": directory = value
+                case "--journal": uri = value
+                default: ledger = value
+                }
+            }
+            if let uri {
+                guard directory == nil else { return .usageError("verify takes --data-dir or --journal, not both") }
+                return .verifyLedger(uri: uri, ledger: ledger)
             }
             return .verify(directory: directory)
         }
@@ -71,11 +90,20 @@ enum Arguments {
             case "--fsync":
                 guard let policy = SyncPolicy(rawValue: value) else { return .usageError("--fsync takes always, periodic or never") }
                 c.fsync = policy
+            case "--journal": c.journalURI = value
+            case "--ledger":
+                guard !value.isEmpty, value.utf8.count <= 200 else { return .usageError("--ledger takes a name of 1 to 200 bytes") }
+                c.ledger = value
+            case "--node-name":
+                guard !value.isEmpty, value.utf8.count <= 200, !value.contains(" ") else {
+                    return .usageError("--node-name takes a name of 1 to 200 bytes without spaces")
+                }
+                c.nodeName = value
             case "--log-level":
                 guard let level = LogLevel(word: value) else { return .usageError("--log-level takes error, warning, info or debug") }
                 c.logLevel = level
             case "--max-connections", "--max-line-bytes", "--max-pending-bytes", "--max-body-bytes",
-                "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes":
+                "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes", "--lease-ms", "--poll-ms":
                 guard let n = Int(value), n > 0 else { return .usageError("\(flag) takes a positive integer") }
                 switch flag {
                 case "--max-connections": c.maxConnections = n
@@ -84,10 +112,21 @@ enum Arguments {
                 case "--max-body-bytes": c.maxBodyBytes = n
                 case "--http-idle-timeout": c.httpIdleTimeoutSeconds = n
                 case "--snapshot-bytes": c.snapshotAfterBytes = n
+                case "--lease-ms": c.leaseMilliseconds = n
+                case "--poll-ms": c.pollMilliseconds = n
                 default: c.segmentBytes = n
                 }
             default: return .usageError("unknown option \(flag)")
             }
+        }
+        if c.journalURI != nil && c.fsync != .always {
+            return .usageError("--fsync applies to the local journal; with --journal every reply waits for its COMMIT")
+        }
+        if c.journalURI == nil && (c.ledger != "default" || c.nodeName != nil) {
+            return .usageError("--ledger and --node-name need --journal")
+        }
+        if c.pollMilliseconds >= c.leaseMilliseconds {
+            return .usageError("--poll-ms must be shorter than --lease-ms")
         }
         return .serve(c)
     }
@@ -95,6 +134,7 @@ enum Arguments {
     static let valueFlags: Set<String> = [
         "--data-dir", "--unix", "--tcp", "--http", "--fsync", "--log-level", "--max-connections", "--max-line-bytes",
         "--max-pending-bytes", "--max-body-bytes", "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes",
+        "--journal", "--ledger", "--node-name", "--lease-ms", "--poll-ms",
     ]
 
     static func split(_ arg: String) -> (String, String?) {

@@ -1,6 +1,7 @@
 // paymentsd: the long-running daemon (§5, §7). See `paymentsd --help`.
 import PaymentsJournal
 import PaymentsPlatform
+import PaymentsReplication
 import PaymentsServer
 
 func say(_ fd: FileDescriptor, _ text: String) { try? fd.writeAll(Array(text.utf8)) }
@@ -23,6 +24,10 @@ case .verify(let directory):
     let result = Journal.verify(directory: dir)
     if result.exitStatus == 0 { say(.standardOutput, "\(dir): \(result)\n") } else { complain("\(dir): \(result)\n") }
     Environment.exit(Int32(result.exitStatus))
+case .verifyLedger(let uri, let ledger):
+    let (status, report) = PostgresVerify.run(conninfo: uri, ledger: ledger)
+    if status == 0 { say(.standardOutput, report + "\n") } else { complain("paymentsd verify: \(report)\n") }
+    Environment.exit(status)
 case .serve(let configuration):
     Environment.exit(Daemon(configuration: configuration).run())
 }

@@ -35,7 +35,7 @@ import Testing
         let payload = Self.payload
         let failure = SnapshotTestBox()
         let thread = try PosixThread { [journal] in
-            do { try payload.withUnsafeBytes { try journal.writeSnapshotFiles(pending, payload: $0) } } catch {
+            do { try payload.withUnsafeBytes { try journal.writeSnapshot(pending, payload: $0) } } catch {
                 failure.error = error
             }
         }

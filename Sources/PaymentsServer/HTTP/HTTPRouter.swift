@@ -19,6 +19,8 @@ public enum HTTPRoute: Sendable, Hashable {
     case transaction(UInt32)
     case postTransactions
     case metrics
+    /// `GET /leader`: 200 where writes go, 503 elsewhere (for load balancers, as Patroni does).
+    case leader
 }
 
 /// What the router decided.
@@ -82,6 +84,7 @@ public enum HTTPRouter {
         let b = s.bytes
         if HTTPASCII.matches(b, first, "healthz"), second == nil { return (.healthz, .get) }
         if HTTPASCII.matches(b, first, "metrics"), second == nil { return (.metrics, .get) }
+        if HTTPASCII.matches(b, first, "leader"), second == nil { return (.leader, .get) }
         if HTTPASCII.matches(b, first, "clients") {
             guard let second else { return (.clients, .get) }
             guard let id = decimal(b, second, max: UInt64(UInt16.max)) else { return nil }
