@@ -40,6 +40,8 @@ let package = Package(
             name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Benchmarks/payments-bench"),
         .executableTarget(
+            name: "pg-bench", dependencies: ["PaymentsPostgres", "PaymentsJournal"], path: "Benchmarks/pg-bench"),
+        .executableTarget(
             name: "journal-bench", dependencies: ["PaymentsJournal", "PaymentsPlatform"],
             path: "Benchmarks/journal-bench"),
         // Shared by tests, the crash child and the benchmark stream: a seeded generator.
@@ -59,7 +61,7 @@ let package = Package(
             name: "ReplicationTests",
             dependencies: [
                 "PaymentsPostgres", "PaymentsReplication", "PaymentsJournal", "paymentsd", "paymentsctl",
-                "PaymentsTestSupport",
+                "PaymentsTestSupport", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
             ]),
         .testTarget(
             name: "EndToEndTests",

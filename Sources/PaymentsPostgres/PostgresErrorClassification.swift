@@ -3,10 +3,6 @@ internal import CLibPQ
 /// Turning libpq's failure reports (a connection's error message, a result's error fields) into
 /// a `PostgresError` of the right kind. The one place that decides what is retryable.
 extension PostgresError {
-    /// SQLSTATEs that mean the login itself was refused: wrong password, bad role or
-    /// `pg_hba.conf` rule, no such database.
-    static let authenticationStates: Set<String> = ["28P01", "28000", "3D000"]
-
     /// A failed `PQconnectdb`. libpq 15 exposes no SQLSTATE for it, so authentication failures
     /// are recognised by the server's (English) messages; everything else is "try again later".
     static func connectFailure(_ rawMessage: String) -> PostgresError {
@@ -32,7 +28,11 @@ extension PostgresError {
     static func statementFailure(result: OpaquePointer?, connection: OpaquePointer?) -> PostgresError {
         let sqlState = result.flatMap { errorField($0, "C") }
         let message = result.flatMap(primaryMessage) ?? connectionMessage(connection)
-        if PQstatus(connection) == CONNECTION_BAD {
+        // A FATAL or PANIC error ends the session (the server closes the connection right after
+        // it, e.g. "terminating connection due to administrator command", 57P01), even while
+        // libpq has not noticed the close yet.
+        let severity = result.flatMap { errorField($0, "V") }
+        if PQstatus(connection) == CONNECTION_BAD || severity == "FATAL" || severity == "PANIC" {
             return PostgresError(kind: .connectionLost, sqlState: sqlState, message: message)
         }
         guard let sqlState else {

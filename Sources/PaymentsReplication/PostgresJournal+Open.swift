@@ -81,6 +81,9 @@ extension PostgresJournal {
     /// refuses a database whose format is newer than this build's.
     static func ensureSchema(_ connection: PostgresConnection) throws(JournalError) {
         do {
+            if try connection.execute("SELECT current_setting('transaction_read_only')").text(0, 0) == "on" {
+                throw PostgresError(kind: .readOnly, message: "read-only")
+            }
             let exists = try connection.execute(LedgerSchema.schemaExists).int64(0, 0) ?? 0
             if exists == 0 || (try? connection.execute(LedgerSchema.readFormat)) == nil {
                 try connection.executeScript("BEGIN; \(LedgerSchema.lockForCreate); \(LedgerSchema.create) COMMIT;")

@@ -132,11 +132,11 @@ final class PostgresCluster: @unchecked Sendable {
         }
     }
 
-    /// SIGKILL to the postmaster and every backend (`pg_ctl` makes the postmaster a process
-    /// group leader), like a machine that loses power; returns once they are gone.
+    /// SIGKILL to the postmaster and every backend, like a machine that loses power: clients
+    /// see their connections reset, with no goodbye message. Returns once they are gone.
     func kill() {
         guard let pid, Registry.isPostmaster(pid, of: dataDirectory) else { return }
-        Registry.killGroup(pid)
+        Registry.killServer(pid)
     }
 
     /// A fast shutdown (`pg_ctl stop -m fast`: sessions are ended, nothing is lost), falling back
@@ -238,34 +238,78 @@ extension PostgresCluster {
         static var isRoot: Bool { getuid() == 0 }
 
         /// Runs `tool` from `binDirectory`; throws with its output when it fails or overruns.
+        ///
+        /// Not with Foundation's `Process`: it sees its child end only when every descendant has
+        /// closed a descriptor the child inherited, and `pg_ctl start` leaves a postmaster behind
+        /// that keeps it, so `Process` would wait as long as the server runs. Here the child gets
+        /// descriptors 0, 1 and 2 only (`closefrom(3)`), and we wait for the child itself.
         static func run(_ tool: String, _ arguments: [String], timeoutSeconds: Double = PostgresCluster.timeoutSeconds) throws {
             let outputPath = try makeScratchFile()
             defer { unlink(outputPath) }
-            let process = Process()
             let program = binDirectory + "/" + tool
-            if isRoot {
-                process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-                process.arguments = ["-u", "postgres", "--", program] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: program)
-                process.arguments = arguments
-            }
-            let output = FileHandle(forWritingAtPath: outputPath)
-            defer { try? output?.close() }
-            process.standardOutput = output
-            process.standardError = output
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let argv = (isRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] : [program]) + arguments
+            let pid = try spawn(argv, outputPath: outputPath)
             let deadline = Date().addingTimeInterval(timeoutSeconds)
-            while process.isRunning && Date() < deadline { usleep(5_000) }
-            if process.isRunning {
-                Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw Failure("\(tool) did not finish within \(Int(timeoutSeconds)) s: \(text(outputPath))")
+            var status: Int32 = 0
+            while true {
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid { break }
+                guard reaped == 0 || errno == EINTR else { throw Failure("waitpid \(tool): \(String(cString: strerror(errno)))") }
+                if Date() > deadline {
+                    Glibc.kill(pid, SIGKILL)
+                    _ = waitpid(pid, &status, 0)
+                    throw Failure("\(tool) did not finish within \(Int(timeoutSeconds)) s: \(text(outputPath))")
+                }
+                usleep(2_000)
             }
-            guard process.terminationStatus == 0 else {
-                throw Failure("\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(text(outputPath))")
+            // WIFEXITED / WEXITSTATUS, which are macros Swift does not import.
+            let exited = status & 0x7f == 0
+            guard exited && (status >> 8) & 0xff == 0 else {
+                let how = exited ? "exited with \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+                throw Failure("\(tool) \(arguments.joined(separator: " ")) \(how): \(text(outputPath))")
             }
+        }
+
+        /// `posix_spawn` of `argv` with standard input from /dev/null, output and errors to
+        /// `outputPath`, no other descriptor, default signal handling and an empty signal mask;
+        /// in a new session (`setsid`) when `newSession`, so that it survives a kill of ours.
+        static func spawn(_ argv: [String], outputPath: String, newSession: Bool = false) throws -> pid_t {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_APPEND, 0)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            closeFrom(3, &actions)
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var noSignals = sigset_t()
+            sigemptyset(&noSignals)
+            var allSignals = sigset_t()
+            sigfillset(&allSignals)
+            posix_spawnattr_setsigmask(&attributes, &noSignals)
+            posix_spawnattr_setsigdefault(&attributes, &allSignals)
+            let session: Int32 = newSession ? 0x80 : 0  // glibc's POSIX_SPAWN_SETSID, not imported
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | session))
+            let cArguments = argv.map { strdup($0) } + [nil]
+            defer { cArguments.forEach { free($0) } }
+            var pid: pid_t = 0
+            let failed = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
+            guard failed == 0 else { throw Failure("posix_spawn \(argv[0]): \(String(cString: strerror(failed)))") }
+            return pid
+        }
+
+        /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+, not in Swift's Glibc module,
+        /// hence looked up at run time); without it, a close action for each descriptor open now.
+        private static func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
+            typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+            if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
+                _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
+                return
+            }
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
         }
 
         /// A new empty directory under /tmp (short: it holds a Unix socket), owned by `postgres`.
@@ -319,29 +363,52 @@ extension PostgresCluster {
 // MARK: - Cleanup
 
 extension PostgresCluster {
-    /// Every cluster directory not yet removed. At process exit (`atexit`) their servers are
-    /// killed and the directories removed, so that no server outlives the tests, even the shared
-    /// one (a static is never deinitialised).
+    /// Every cluster directory not yet removed, with its watchdog. Three layers make sure no
+    /// server outlives the tests: `deinit`; at a normal exit of the test process (`atexit`) the
+    /// servers still registered, such as the shared one (a static is never deinitialised); and
+    /// when the test process dies without exiting (SIGKILL, `timeout`'s SIGTERM), a watchdog
+    /// shell started with each cluster, in a session of its own, that stops the server and
+    /// removes the directory once the test process is gone.
     enum Registry {
-        private static let live = Mutex<Set<String>>([])
+        private static let live = Mutex<[String: pid_t]>([:])
         private static let exitHook: Void = { atexit { Registry.stopAll() } }()
 
         static func add(_ directory: String) {
             _ = exitHook
-            live.withLock { _ = $0.insert(directory) }
+            let watchdog = try? startWatchdog(directory)
+            live.withLock { $0[directory] = watchdog ?? 0 }
         }
 
         static func remove(_ directory: String) {
-            live.withLock { _ = $0.remove(directory) }
+            let watchdog = live.withLock { $0.removeValue(forKey: directory) }
             try? FileManager.default.removeItem(atPath: directory)
+            if let watchdog, watchdog > 0 {
+                Glibc.kill(watchdog, SIGKILL)
+                var status: Int32 = 0
+                _ = waitpid(watchdog, &status, 0)
+            }
         }
 
         private static func stopAll() {
-            let directories = live.withLock { Array($0) }
+            let directories = live.withLock { Array($0.keys) }
             for directory in directories {
                 stopNow(directory, immediate: true)
                 remove(directory)
             }
+        }
+
+        /// `sh -c` polling (every 0.5 s) whether this process still exists; when not, an
+        /// immediate stop of the server (which also frees its shared memory) and `rm -rf`.
+        private static func startWatchdog(_ directory: String) throws -> pid_t {
+            let data = directory + "/data"
+            let stop = (Tool.isRoot ? "/usr/sbin/runuser -u postgres -- " : "")
+                + "\(Tool.binDirectory)/pg_ctl -D '\(data)' -m immediate -w -t 30 stop"
+            let script = """
+                while [ -d /proc/\(getpid()) ]; do sleep 0.5; done
+                if [ -f '\(data)/postmaster.pid' ]; then \(stop) || kill -9 "$(head -n 1 '\(data)/postmaster.pid')"; fi
+                rm -rf '\(directory)'
+                """
+            return try Tool.spawn(["/bin/sh", "-c", script], outputPath: "/dev/null", newSession: true)
         }
 
         /// Stops the server of `directory` if one runs (`pg_ctl stop`, `-m immediate` at teardown
@@ -357,7 +424,7 @@ extension PostgresCluster {
                 let mode = immediate ? "immediate" : "fast"
                 let stopped = (try? Tool.run("pg_ctl", ["-D", dataDirectory, "-m", mode, "-w", "-t", "30", "stop"],
                                              timeoutSeconds: 35)) != nil
-                if !stopped { killGroup(pid) }
+                if !stopped { killServer(pid) }
             }
             // A killed postmaster leaves its System V segment (key and id on line 7) behind.
             if lines.count > 6 {
@@ -369,13 +436,27 @@ extension PostgresCluster {
             }
         }
 
-        /// SIGKILL to the process group `pid` leads and to `pid`; waits (10 s at most) until
-        /// the postmaster is gone.
-        static func killGroup(_ pid: Int32) {
-            Glibc.kill(-pid, SIGKILL)
-            Glibc.kill(pid, SIGKILL)
+        /// SIGKILL to the postmaster and to every process it started (each backend is a process
+        /// group of its own, so a group kill would miss them); waits (10 s at most) until they are
+        /// gone. The postmaster is stopped first so that it forks nothing while its children are
+        /// listed.
+        static func killServer(_ pid: Int32) {
+            Glibc.kill(pid, SIGSTOP)
+            let processes = [pid] + children(of: pid)
+            for process in processes { Glibc.kill(process, SIGKILL) }
             let deadline = Date().addingTimeInterval(10)
-            while isRunning(pid) && Date() < deadline { usleep(5_000) }
+            while processes.contains(where: isRunning) && Date() < deadline { usleep(2_000) }
+        }
+
+        /// The processes whose parent is `pid` (field 4 of `/proc/N/stat`).
+        private static func children(of pid: Int32) -> [Int32] {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return entries.compactMap(Int32.init).filter { candidate in
+                guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return false }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 1 && Int32(fields[1]) == pid
+            }
         }
 
         /// `pid` is (still) the postmaster of `dataDirectory`: after a kill its pid may belong
