@@ -28,6 +28,8 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
     private var snapshotPayloadTaken: [UInt8]?
     public private(set) var snapshotLSN: UInt64
     private var bytesSinceSnapshot: Int
+    /// `bytesSinceSnapshot` when the snapshot being stored was prepared.
+    private var bytesCoveredByPending = 0
     private let lockFile: FileDescriptor
     /// The start-up connection: `read(from:)` replays through it, then the worker takes over.
     var setupConnection: PostgresConnection?
@@ -282,12 +284,15 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
 
     public func prepareSnapshot(throughLSN lsn: UInt64) throws(JournalError) -> PendingSnapshot {
         try flush()
+        bytesCoveredByPending = bytesSinceSnapshot
         return PendingSnapshot(lsn: lsn)
     }
 
+    /// Records appended while the snapshot was being stored are not in it: they still count.
     public func finishSnapshot(_ pending: PendingSnapshot) throws(JournalError) {
         snapshotLSN = pending.lsn
-        bytesSinceSnapshot = 0
+        bytesSinceSnapshot -= min(bytesSinceSnapshot, bytesCoveredByPending)
+        bytesCoveredByPending = 0
     }
 
     public var journalBytes: Int { bytesSinceSnapshot }

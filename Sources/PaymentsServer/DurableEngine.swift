@@ -79,11 +79,12 @@ public final class DurableEngine {
     public func applyReplicaUpdates() throws(JournalError) -> ReplicaDrain {
         guard let replica else { return ReplicaDrain() }
         var bad: String?
+        var rebuilt = false
         let drain = try replica.drainUpdates(
-            reset: { engine = Engine() },
+            reset: { engine = Engine(); rebuilt = true },
             snapshot: { payload in
                 switch payload.withUnsafeBytes({ EngineSnapshot.decode($0) }) {
-                case .success(let e): engine = e; return true
+                case .success(let e): engine = e; rebuilt = true; return true
                 case .failure(let e): bad = "snapshot: \(e)"; return false
                 }
             },
@@ -93,7 +94,9 @@ public final class DurableEngine {
                 return true
             })
         if let bad { throw .invalidArgument("replica cannot apply what it fetched: \(bad)") }
-        writtenLSN = journal.lastLSN
+        // Only what the drain applied moves this: a leader's records appended since the last
+        // flush must still be flushed by `commitGathered`.
+        if rebuilt || drain.records > 0 || drain.lostLeadership || drain.becameLeader { writtenLSN = journal.lastLSN }
         return drain
     }
 
