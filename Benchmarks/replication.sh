@@ -6,7 +6,8 @@
 #      1 million) from one pipelined client over the Unix socket (paymentsctl send, timed to the
 #      last reply), best of RUNS fresh daemons;
 #   2. the same N through paymentsd --journal (the leader, with a standby daemon following the
-#      same ledger), best of RUNS fresh ledgers; the ratio to baseline A;
+#      same ledger), best of RUNS fresh ledgers; the ratio to baseline A; then the leader alone
+#      (no standby daemon) for comparison; CPU seconds of each daemon and of PostgreSQL;
 #   3. baseline B: pg-bench, a minimal libpq pipeline loop inserting the same number of records,
 #      framed as the journal frames them, in rows of the daemon's average batch size (records /
 #      payments_journal_syncs_total from the leader's /metrics), up to 4 commits in flight;
@@ -19,7 +20,9 @@
 #      SIGTERM of the leader wrote one (the old standby leads by then);
 #   6. standby apply latency: 20 single deposits to the idle leader, each followed by polling the
 #      standby (TX <id> every 1 ms) until it shows it.
-# Prints a results table and writes it to Benchmarks/RESULTS-replication.md.
+# Prints a results table and writes it to Benchmarks/RESULTS-replication.md (keeping the
+# hand-written "## Notes" section of the previous file).
+# Streams are generated once into Benchmarks/out/ (ignored by git; 300 MB for 10 M lines).
 #
 # Usage: Benchmarks/replication.sh [N] [BIG] [RUNS] [TAKEOVERS]
 # Environment: BIN (the directory of release binaries; default: built here with
@@ -30,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
 big=${2:-10000000}
-runs=${3:-1}
+runs=${3:-3}
 takeovers=${4:-3}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 for tool in python3 curl; do
@@ -71,6 +74,23 @@ postmaster_pid() {  # postmaster_pid DIR: the pid, only while it is that cluster
   [ -n "$pid" ] && alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1/data" \
     && echo "$pid"
 }
+
+cpu_ticks() {  # cpu_ticks PID...: user + system CPU of these processes (all threads), in clock ticks
+  local t=0 p v
+  for p in "$@"; do v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + ${v:-0})); done
+  echo "$t"
+}
+pg_ticks() {  # the same for every PostgreSQL process of our servers, exited backends included
+  local t=0 d pm v c
+  for d in "${pg_dirs[@]}"; do
+    pm=$(postmaster_pid "$d") || continue
+    v=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat") && t=$((t + v))  # + reaped children
+    for c in $(ps -o pid= --ppid "$pm"); do v=$(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null) && t=$((t + ${v:-0})); done
+  done
+  echo "$t"
+}
+hz=$(getconf CLK_TCK)
+ticks_s() { awk -v t="$1" -v hz="$hz" 'BEGIN{printf "%.2f", t / hz}'; }
 
 cleanup() {
   set +e
@@ -201,20 +221,20 @@ stop_daemon() {  # stop_daemon NAME SIGNAL: and wait (120 s at most) for it to e
   wait "$pid" 2>/dev/null || true
 }
 stat_of() {  # stat_of NAME KEY: one value of the daemon's STATS line
-  "$BIN/paymentsctl" --unix "${sock_of[$1]}" stats | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'
+  timeout 5 "$BIN/paymentsctl" --unix "${sock_of[$1]}" stats | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'
 }
 is_role() { [ "$(stat_of "$1" role)" = "$2" ]; }
 same_lsn() { [ "$(stat_of "$1" lsn)" = "$(stat_of "$2" lsn)" ]; }
 metric() {  # metric NAME METRIC: a value from the daemon's /metrics
   curl -s --max-time 10 "http://127.0.0.1:${http_of[$1]}/metrics" | awk -v m="$2" '$1 == m {print $2}'
 }
-send_stream() {  # send_stream NAME FILE: prints the seconds from start of send to the last reply
-  local t0 t1
+send_stream() {  # send_stream NAME FILE: sets sent_s, the seconds from start of send to the last reply
+  local t0 t1 status=0
   t0=$(now)
-  timeout 600 "$BIN/paymentsctl" --unix "${sock_of[$1]}" send "$2" >"$tmp/$1.summary" \
-    || fail "paymentsctl send to $1 failed: $(cat "$tmp/$1.summary")"
+  timeout 600 "$BIN/paymentsctl" --unix "${sock_of[$1]}" send "$2" >"$tmp/$1.summary" || status=$?
   t1=$(now)
-  secs "$t0" "$t1"
+  [ "$status" = 0 ] || fail "paymentsctl send to $1 failed (status $status): $(cat "$tmp/$1.summary")"
+  sent_s=$(secs "$t0" "$t1")
 }
 best() { tr ' ' '\n' | grep . | sort -g | head -1; }
 
@@ -243,30 +263,49 @@ def stats(path):
     finally:
         c[0].close()
 
+def unlocked_client(sock):
+    """A client whose account is not locked (the streams hold chargebacks), or has none."""
+    c = connect(sock)
+    try:
+        for client in range(1, 65536):
+            reply = ask(c, "GET %d" % client)
+            if reply.endswith(",false") or reply.startswith("ERR unknown client"):
+                return client
+    finally:
+        c[0].close()
+    raise SystemExit("every client is locked")
+
 def takeover(leader_pid, standby_sock, tx, limit=30.0):
-    """SIGKILL the leader, then offer a deposit to the standby every 5 ms until OK."""
+    """SIGKILL the leader, then offer a deposit to the standby every 5 ms until OK. A reply
+    that takes over 1 s counts as stuck: a new connection and a new id go on."""
+    client = unlocked_client(standby_sock)
     os.kill(leader_pid, signal.SIGKILL)
     t0 = time.perf_counter()
-    conn, tries, replies = None, 0, {}
+    conn, tries, stuck, replies = None, 0, 0, {}
     while time.perf_counter() - t0 < limit:
         try:
             if conn is None:
                 conn = connect(standby_sock)
+                conn[0].settimeout(1.0)
             tries += 1
-            reply = ask(conn, "deposit,1,%d,1.0" % tx)
+            reply = ask(conn, "deposit,%d,%d,1.0" % (client, tx + tries * 10))
             if reply == "OK":
                 ms = (time.perf_counter() - t0) * 1000
-                first_err = sorted(replies.items(), key=lambda kv: -kv[1])
-                print("%.1f %d %s" % (ms, tries, "|".join("%s x%d" % kv for kv in first_err).replace(" ", "_") or "-"))
+                seen = sorted(replies.items(), key=lambda kv: -kv[1])
+                print("%.1f %d %d %s" % (ms, tries, stuck, "|".join("%s x%d" % kv for kv in seen).replace(" ", "_") or "-"))
                 return
             key = reply.split(":")[0]
             replies[key] = replies.get(key, 0) + 1
+        except socket.timeout:
+            stuck += 1
+            conn[0].close()
+            conn = None
         except OSError:
             if conn is not None:
                 conn[0].close()
             conn = None
         time.sleep(0.005)
-    print("timeout %d -" % tries)
+    print("timeout %d %d -" % (tries, stuck))
 
 def catchup(leader_sock, log_path, argv, limit=300.0):
     """Start a daemon; time exec -> first PONG and exec -> STATS lsn equal to the leader's."""
@@ -296,12 +335,18 @@ def catchup(leader_sock, log_path, argv, limit=300.0):
 
 def apply_latency(leader_sock, standby_sock, first_tx, count=20):
     """Deposit to the leader; from its OK, poll TX <id> on the standby every 1 ms."""
+    client = unlocked_client(leader_sock)
     lc, sc = connect(leader_sock), connect(standby_sock)
+    lc[0].settimeout(10.0)
     from_ok, from_send = [], []
     for i in range(count):
-        tx = first_tx + i
+        tx = first_tx + i * 2
         t0 = time.perf_counter()
-        reply = ask(lc, "deposit,2,%d,1.0" % tx)
+        lc[0].sendall(b"deposit,%d,%d,1.0\n" % (client, tx))
+        try:
+            reply = lc[1].readline().decode().rstrip("\n")
+        except socket.timeout:
+            raise SystemExit("the leader did not answer deposit %d within 10 s" % tx)
         if reply != "OK":
             raise SystemExit("leader answered %r" % reply)
         t1 = time.perf_counter()
@@ -354,12 +399,14 @@ echo "1. baseline A: local journal, --fsync always, $n transactions"
 local_times=""
 for run in $(seq "$runs"); do
   start_daemon "local$run" --fsync always
-  s=$(send_stream "local$run" "$stream")
-  echo "   run $run: $s s ($(cat "$tmp/local$run.summary"))"
+  c_l=$(cpu_ticks "${pid_of[local$run]}")
+  send_stream "local$run" "$stream"; s=$sent_s
+  c_l=$(( $(cpu_ticks "${pid_of[local$run]}") - c_l ))
+  echo "   run $run: $s s ($(cat "$tmp/local$run.summary")); CPU s: daemon $(ticks_s "$c_l")"
+  if [ -z "${best_local:-}" ] || awk "BEGIN{exit !($s < $best_local)}"; then best_local=$s; cpu_local="daemon $(ticks_s "$c_l") s"; fi
   local_times="$local_times $s"
   stop_daemon "local$run" TERM
 done
-best_local=$(echo "$local_times" | best)
 
 # 2. The replicated journal: leader + standby daemon on a fresh ledger per run.
 echo "2. paymentsd --journal PostgreSQL (leader + standby daemon), $n transactions"
@@ -369,18 +416,36 @@ for run in $(seq "$runs"); do
   wait_until 30 "a$run to lead" is_role "a$run" leader
   start_replicated "b$run" "bench$run"
   wait_until 30 "b$run to follow" is_role "b$run" standby
-  s=$(send_stream "a$run" "$stream")
+  c_l=$(cpu_ticks "${pid_of[a$run]}"); c_s=$(cpu_ticks "${pid_of[b$run]}"); c_p=$(pg_ticks)
+  send_stream "a$run" "$stream"; s=$sent_s
+  c_l=$(( $(cpu_ticks "${pid_of[a$run]}") - c_l )); c_s=$(( $(cpu_ticks "${pid_of[b$run]}") - c_s )); c_p=$(( $(pg_ticks) - c_p ))
   records=$(stat_of "a$run" lsn)
   commits=$(metric "a$run" payments_journal_syncs_total)
-  echo "   run $run: $s s ($(cat "$tmp/a$run.summary")); $records records in $commits commits"
+  echo "   run $run: $s s ($(cat "$tmp/a$run.summary")); $records records in $commits commits;" \
+    "CPU s: leader $(ticks_s "$c_l"), standby daemon $(ticks_s "$c_s"), PostgreSQL $(ticks_s "$c_p")"
   repl_times="$repl_times $s"
   if [ -z "${best_repl:-}" ] || awk "BEGIN{exit !($s < $best_repl)}"; then
     best_repl=$s; best_records=$records; best_commits=$commits; best_run=$run
+    cpu_repl="leader $(ticks_s "$c_l") s, standby daemon $(ticks_s "$c_s") s, PostgreSQL (both servers) $(ticks_s "$c_p") s"
   fi
   wait_until 30 "b$run to catch up" same_lsn "b$run" "a$run"
   if [ "$run" -lt "$runs" ]; then stop_daemon "b$run" TERM; stop_daemon "a$run" TERM; fi
 done
 leader=a$runs; follower=b$runs; ledger=bench$runs
+
+echo "2'. the same, the leader alone (no standby daemon)"
+solo_times=""
+for run in $(seq "$runs"); do
+  start_replicated "solo$run" "solo$run"
+  wait_until 30 "solo$run to lead" is_role "solo$run" leader
+  c_l=$(cpu_ticks "${pid_of[solo$run]}"); c_p=$(pg_ticks)
+  send_stream "solo$run" "$stream"; s=$sent_s
+  c_l=$(( $(cpu_ticks "${pid_of[solo$run]}") - c_l )); c_p=$(( $(pg_ticks) - c_p ))
+  echo "   run $run: $s s ($(cat "$tmp/solo$run.summary")); CPU s: leader $(ticks_s "$c_l"), PostgreSQL $(ticks_s "$c_p")"
+  solo_times="$solo_times $s"
+  stop_daemon "solo$run" TERM
+done
+best_solo=$(echo "$solo_times" | best)
 read -r rows row_records row_bytes <<<"$(dbsql "SELECT count(*), sum(last_lsn - first_lsn + 1), sum(octet_length(records)) FROM payments.batches WHERE ledger = 'bench$best_run'" | tr '|' ' ')"
 batch=$(( (best_records + best_commits / 2) / best_commits ))
 frame=$(( (row_bytes + row_records / 2) / row_records ))
@@ -392,9 +457,12 @@ echo "   daemon batches (best run): $best_records records / $best_commits commit
 echo "3. baseline B: pg-bench, $best_records records of $frame bytes, $batch a row, 4 in flight"
 pgb_times=""
 for run in $(seq "$runs"); do
+  c_p=$(pg_ticks)
   out=$(timeout 600 "$BIN/pg-bench" "$uri" "$best_records" "$batch" "$frame" 4 external 2>"$tmp/pg-bench.err") \
     || fail "pg-bench failed: $(cat "$tmp/pg-bench.err")"
-  echo "   run $run: $out"
+  c_p=$(( $(pg_ticks) - c_p ))
+  echo "   run $run: $out; PostgreSQL CPU $(ticks_s "$c_p") s"
+  cpu_pgb="pg-bench $(tr ' ' '\n' <<<"$out" | awk -F= '$1 == "cpu_s" {print $2}') s, PostgreSQL (both servers) $(ticks_s "$c_p") s"
   pgb_times="$pgb_times $(tr ' ' '\n' <<<"$out" | awk -F= '$1 == "seconds" {print $2}')"
   pgb_commit_ms=$(tr ' ' '\n' <<<"$out" | awk -F= '$1 == "commit_ms_avg" {print $2}')
 done
@@ -412,10 +480,12 @@ pgb_ref=$(tr ' ' '\n' <<<"$out" | awk -F= '$1 == "records_per_s" {print $2}')
 echo "4. takeover after SIGKILL of the leader (lease 2000 ms), $takeovers times"
 takeover_ms=""
 for i in $(seq "$takeovers"); do
-  out=$(timeout 60 python3 "$tmp/probe.py" takeover "${pid_of[$leader]}" "${sock_of[$follower]}" $((4000000000 + i)))
+  out=$(timeout 60 python3 "$tmp/probe.py" takeover "${pid_of[$leader]}" "${sock_of[$follower]}" $((4000000000 + i * 100000)) 2>&1) \
+    || fail "takeover probe failed: $out"
   wait "${pid_of[$leader]}" 2>/dev/null || true
-  read -r ms tries replies <<<"$out"
+  read -r ms tries stuck replies <<<"$out"
   [ "$ms" != timeout ] || fail "takeover $i: the standby answered no OK within 30 s ($tries tries)"
+  [ "$stuck" = 0 ] || echo "   ($stuck deposit(s) got no answer within 1 s and were given up on)"
   claimed=$(grep "claimed ledger" "$tmp/$follower.log" | tail -1 | sed 's/^\([^ ]*\) .*claimed ledger \([^ ]*\) at epoch \([0-9]*\).*/\1 epoch \3/' || true)
   echo "   $i: $ms ms to the first OK ($tries tries; before it: $replies); $follower claimed at $claimed"
   takeover_ms="$takeover_ms $ms"
@@ -444,7 +514,7 @@ start_replicated L big --snapshot-bytes 1099511627776
 wait_until 30 "L to lead" is_role L leader
 start_replicated S big
 wait_until 30 "S to follow" is_role S standby
-big_s=$(send_stream L "$big_stream")
+send_stream L "$big_stream"; big_s=$sent_s
 big_lsn=$(stat_of L lsn)
 echo "   ingest: $big_s s ($(cat "$tmp/L.summary")), lsn $big_lsn"
 wait_until 120 "S to catch up" same_lsn S L
@@ -461,7 +531,9 @@ stop_daemon N1 TERM
 
 # 6. Apply latency on the standby, the leader idle after the ingest.
 echo "6. standby apply latency: 20 single deposits to the leader, polling the standby"
-read -r apply_med apply_max apply_min apply_send <<<"$(timeout 120 python3 "$tmp/probe.py" apply "${sock_of[L]}" "${sock_of[S]}" 4100000000)"
+timeout 120 python3 "$tmp/probe.py" apply "${sock_of[L]}" "${sock_of[S]}" 4100000000 >"$tmp/apply.out" 2>&1 \
+  || fail "apply-latency probe failed: $(cat "$tmp/apply.out")"
+read -r apply_med apply_max apply_min apply_send <"$tmp/apply.out"
 echo "   from the leader's OK: median $apply_med ms, min $apply_min ms, max $apply_max ms (median from send: $apply_send ms)"
 
 # 5b. The same with a snapshot: a clean SIGTERM of the leader writes one; S takes over.
@@ -480,6 +552,7 @@ read -r n2_pong n2_sync n2_lsn n2_role <"$tmp/N2.result"
 [ "$n2_sync" != timeout ] || fail "N2 did not reach lsn $n2_lsn within 300 s"
 echo "   with snapshot: exec -> PONG $n2_pong s, exec -> lsn $n2_lsn $n2_sync s (role $n2_role)"
 n2_restored=$(grep -m1 "snapshot at record" "$tmp/N2.log" | sed 's/^[^ ]* //' || true)
+term_timeline=$( { grep -E "SIGTERM|snapshot through|gave back|stopped" "$tmp/L.log" | sed 's/^/    L: /'; grep -E "claimed|leading" "$tmp/S.log" | tail -2 | sed 's/^/    S: /'; } || true)
 stop_daemon N2 TERM
 stop_daemon S TERM
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -489,24 +562,28 @@ cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 results=$(awk -v n="$n" -v runs="$runs" -v l="$best_local" -v r="$best_repl" -v p="$best_pgb" -v pe="$pgb_extended" \
     -v recs="$best_records" -v commits="$best_commits" -v batch="$batch" -v frame="$frame" -v maxrow="$max_row" \
     -v pcm="$pgb_commit_ms" -v pref="$pgb_ref" -v tk="$takeover_ms" -v big="$big" -v bs="$big_s" \
-    -v n1p="$n1_pong" -v n1s="$n1_sync" -v n2p="$n2_pong" -v n2s="$n2_sync" -v lsn="$big_lsn" \
+    -v n1p="$n1_pong" -v n1s="$n1_sync" -v n2p="$n2_pong" -v n2s="$n2_sync" -v lsn="$big_lsn" -v lsn2="$n2_lsn" \
     -v snap="${snap_size:-0}" -v bb="$batch_bytes" -v am="$apply_med" -v ax="$apply_max" -v an="$apply_min" \
-    -v asend="$apply_send" -v lt="$local_times" -v rt="$repl_times" -v pt="$pgb_times" -v term="$term_s" 'BEGIN {
+    -v asend="$apply_send" -v st="${solo_times# }" -v so="$best_solo" -v cr="$cpu_repl" -v cl="$cpu_local" -v cp="$cpu_pgb" -v lt="${local_times# }" -v rt="${repl_times# }" -v pt="${pgb_times# }" -v term="$term_s" 'BEGIN {
   printf "| what | figure | target |\n| --- | --- | --- |\n"
   printf "| A: local journal, `--fsync always`, %d tx, one pipelined client (best of %d: %s s) | %.3f s = **%.2f M tx/s** | baseline |\n", n, runs, lt, l, n / l / 1e6
+  printf "| CPU during the best local run | %s | |\n", cl
   printf "| `--journal` PostgreSQL, leader + standby daemon, same %d tx (best of %d: %s s) | %.3f s = **%.2f M tx/s** | |\n", n, runs, rt, r, n / r / 1e6
+  printf "| … the leader alone, no standby daemon (best of %d: %s s) | %.3f s = %.2f M tx/s | |\n", runs, st, so, n / so / 1e6
   printf "| replicated ÷ local | **%.2f×** the local rate (%.1f× slower) | |\n", l / r, r / l
+  printf "| CPU during the best replicated run (%.2f s wall, 2 CPUs) | %s | |\n", r, cr
   printf "| daemon batches: records ÷ `payments_journal_syncs_total` | %d ÷ %d = **%d records a commit** (largest row %d), %d bytes a framed record | |\n", recs, commits, batch, maxrow, frame
   printf "| B: pg-bench, %d records in rows of %d, 4 commits in flight, `STORAGE EXTERNAL` (best of %d: %s s) | %.3f s = **%.2f M records/s** (%.2f ms a commit) | baseline |\n", recs, batch, runs, pt, p, recs / p / 1e6, pcm
+  printf "| CPU during the last pg-bench run | %s | |\n", cp
   printf "| … same, default `EXTENDED` storage | %.3f s = %.2f M records/s | |\n", pe, recs / pe / 1e6
   printf "| … PLATFORM.md reference: rows of 4096, one commit at a time | %.2f M records/s | (1.35 M/s there) |\n", pref / 1e6
-  printf "| replicated daemon ÷ pg-bench (our layer: parse, apply, reply, lease check) | **%.2f×** PostgreSQL alone (daemon takes %.2f× its time) | |\n", p / r, r / p
+  printf "| replicated daemon ÷ pg-bench (all above PostgreSQL: client I/O, parsing, applying, replies, the epoch-checked commit statement, the standby daemon'"'"'s share of the 2 CPUs) | **%.2f×** PostgreSQL alone (daemon takes %.2f× its time) | |\n", p / r, r / p
   m = split(tk, t, " "); s = ""
   for (i = 1; i <= m; i++) { s = s (i > 1 ? " / " : "") sprintf("%.0f", t[i]); if (t[i] + 0 > mx) mx = t[i] + 0 }
   printf "| takeover: SIGKILL of the leader → first `OK` from the standby (%d runs) | **%s ms** (worst %.0f) | ≤ 3000 ms: %s |\n", m, s, mx, mx <= 3000 ? "met" : "MISSED"
   printf "| ingest of %d tx into the leader (standby following) | %.1f s = %.2f M tx/s; %.0f MiB of records in payments.batches | |\n", big, bs, big / bs / 1e6, bb / 1048576
   printf "| new standby, empty data dir, no snapshot: exec → `STATS lsn=%d` | **%.2f s** (first PONG %.2f s) | < 5 s: %s |\n", lsn, n1s, n1p, n1s < 5 ? "met" : "MISSED"
-  printf "| new standby, empty data dir, snapshot at the end (%.0f MiB) written by the leader'"'"'s SIGTERM: exec → `lsn=%d` | **%.2f s** (first PONG %.2f s) | < 5 s: %s |\n", snap / 1048576, lsn, n2s, n2p, n2s < 5 ? "met" : "MISSED"
+  printf "| new standby, empty data dir, snapshot at the end (%.0f MiB) written by the leader'"'"'s SIGTERM: exec → `lsn=%d` | **%.2f s** (first PONG %.2f s) | < 5 s: %s |\n", snap / 1048576, lsn2, n2s, n2p, n2s < 5 ? "met" : "MISSED"
   printf "| leader SIGTERM → exit (snapshot of %d tx into PostgreSQL) | %.1f s | |\n", lsn, term
   printf "| standby apply latency: leader `OK` → visible on the standby (`TX id`), 20 deposits | median **%.0f ms**, min %.0f, max %.0f (median from send %.0f) | < 100 ms: %s |\n", am, an, ax, asend, ax < 100 ? "met" : "MISSED"
 }')
@@ -517,6 +594,9 @@ echo
 echo "$facts"
 echo
 echo "$results"
+# Anything from the "## Notes" heading on is kept from the previous file (written by hand).
+notes=""
+[ -f Benchmarks/RESULTS-replication.md ] && notes=$(sed -n '/^## Notes/,$p' Benchmarks/RESULTS-replication.md)
 {
   echo "# Replication benchmark results"
   echo
@@ -527,8 +607,17 @@ echo "$results"
   echo
   echo "$results"
   echo
-  echo "Takeover detail: $takeover_ms ms. New standby with the snapshot: ${n2_restored:-?}."
-  echo "Daemon memory after the ${big}-tx ingest: leader ${rss_l} KiB RSS, fresh standby ${rss_n1} KiB."
+  echo "Details of this run:"
+  echo
+  echo "- takeover: ${takeover_ms# } ms"
+  echo "- the new standby with the snapshot logged: ${n2_restored:-?}"
+  echo "- daemon memory after the ${big}-transaction ingest: leader ${rss_l} KiB RSS, fresh standby ${rss_n1} KiB"
+  echo "- the leader's clean stop (SIGTERM) and the standby's takeover, from their logs:"
+  echo
+  echo '```'
+  echo "$term_timeline"
+  echo '```'
+  if [ -n "$notes" ]; then echo; echo "$notes"; fi
 } >Benchmarks/RESULTS-replication.md
 echo
 echo "written to Benchmarks/RESULTS-replication.md"

@@ -13,7 +13,7 @@
 //
 // Table `bench_records` (dropped and created again): first bigint primary key, last bigint,
 // records bytea. Prints one line: records=... rows=... seconds=... records_per_s=...
-// rows_per_s=... commit_ms_avg=...
+// rows_per_s=... commit_ms_avg=... cpu_s=... (this process's CPU during the inserts)
 import Glibc
 import PaymentsJournal
 import PaymentsPostgres
@@ -56,6 +56,13 @@ func nanoseconds() -> UInt64 {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+/// User + system CPU of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 /// Pseudo-random payload bytes (so that TOAST compression, when tried, gains nothing, as with
@@ -121,6 +128,7 @@ do {
     var sentAt: [UInt64] = []  // per commit in flight, oldest first
     var commitNanos: UInt64 = 0
     var sentRows = 0, doneRows = 0
+    let cpuAtStart = cpuSeconds()
     let start = nanoseconds()
     while doneRows < rows.count {
         var sent = false
@@ -151,7 +159,7 @@ do {
     let seconds = Double(elapsed) / 1e9
     let line = "records=\(totalRecords) rows=\(rows.count) seconds=\(fixed(seconds, 3)) "
         + "records_per_s=\(Int(Double(totalRecords) / seconds)) rows_per_s=\(Int(Double(rows.count) / seconds)) "
-        + "commit_ms_avg=\(fixed(Double(commitNanos) / Double(rows.count) / 1e6, 2))"
+        + "commit_ms_avg=\(fixed(Double(commitNanos) / Double(rows.count) / 1e6, 2)) cpu_s=\(fixed(cpuSeconds() - cpuAtStart, 2))"
     print(line)
 } catch {
     fail("\(error)")
