@@ -117,6 +117,10 @@ struct FailoverTests {
         try Replicated.waitFor("the leader to take writes again") { try a.ask("SYNC") == "OK" }
         #expect(try a.lsn() == taken.count)
         #expect(try a.dump() == Replicated.expectedDump(taken))
+        // What PostgreSQL holds, read by a daemon that starts from nothing, is the same.
+        let fresh = try ReplicatedDaemon(uri: uri, node: "fresh")
+        try Replicated.waitFor("the fresh standby to catch up") { try fresh.lsn() == taken.count }
+        #expect(try fresh.dump() == Replicated.expectedDump(taken))
         #expect(a.log.contains("PostgreSQL connection lost"), "the primary died under the leader")
         #expect(a.log.contains("PostgreSQL reachable again"))
     }

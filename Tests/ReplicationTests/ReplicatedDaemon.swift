@@ -24,11 +24,17 @@ enum Replicated {
         return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Polls `condition` every 20 ms until it holds; fails naming `what` after `seconds`.
+    /// Polls `condition` every 20 ms until it holds; fails naming `what` after `seconds`. A
+    /// `Failure` thrown by the condition (a daemon that exited) fails at once; any other error
+    /// (a daemon not listening yet) counts as "not yet".
     static func waitFor(_ what: String, seconds: Double = 60, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if (try? condition()) == true { return }
+            do {
+                if try condition() { return }
+            } catch let failure as Failure {
+                throw failure
+            } catch {}
             usleep(20_000)
         }
         throw Failure("timed out after \(Int(seconds)) s waiting for \(what)")
