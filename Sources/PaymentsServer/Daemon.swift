@@ -11,6 +11,8 @@ public final class Daemon {
     var timers: [TimerFD] = []
     /// The last `STATUS=` sent, so the periodic tick sends it again only when it changed.
     var lastStatus = ""
+    /// SIGTERM or SIGINT arrived while the start waited for PostgreSQL: a requested stop, exit 0.
+    var stoppedBeforeStart = false
 
     public init(configuration: DaemonConfiguration) {
         self.configuration = configuration
@@ -21,6 +23,9 @@ public final class Daemon {
     public func run() -> Int32 {
         do {
             try serve()
+            return 0
+        } catch where stoppedBeforeStart {
+            log.info("stopped while waiting for PostgreSQL: \(error)")
             return 0
         } catch .journal(.refused(let why)) {
             log.error(why)
@@ -117,7 +122,10 @@ public final class Daemon {
                 log: { level, message in
                     log.log(level == .info ? .info : level == .warning ? .warning : .error, message)
                 },
-                shouldStop: { !((try? signals.take()) ?? []).isEmpty })
+                shouldStop: { [self] in
+                    stoppedBeforeStart = !((try? signals.take()) ?? []).isEmpty
+                    return stoppedBeforeStart
+                })
         } catch {
             throw .journal(error)
         }
