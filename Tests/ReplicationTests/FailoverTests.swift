@@ -124,4 +124,32 @@ struct FailoverTests {
         #expect(a.log.contains("PostgreSQL connection lost"), "the primary died under the leader")
         #expect(a.log.contains("PostgreSQL reachable again"))
     }
+
+    @Test("the network to PostgreSQL cut mid-COMMIT: the outcome of the commits in flight is settled by reading back")
+    func networkCutMidCommit() throws {
+        let server = try PostgresCluster.shared()
+        let proxy = try TCPProxy(to: server.port)
+        let ledger = "cut_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        let viaProxy = "postgresql://\(PostgresCluster.user):\(PostgresCluster.password)@127.0.0.1:\(proxy.port)/\(PostgresCluster.database)"
+        let a = try ReplicatedDaemon(uri: viaProxy, node: "a", extra: ["--ledger", ledger])
+        try a.waitForRole("leader")
+
+        let lines = Replicated.stream(count: 10_000)
+        let stream = try Streamer(a.socketPath, lines: lines)
+        stream.start(chunk: 50, pauseMicroseconds: 3000)
+        try Replicated.waitFor("1000 replies") { stream.answered.count >= 1000 }
+        proxy.cut()
+        try stream.finish(seconds: 120)
+        let replies = stream.answered
+        #expect(replies.count == lines.count, "every line is answered")
+        let taken = zip(lines, replies).filter { !$0.1.hasPrefix("ERR") }.map(\.0)
+        #expect(try a.lsn() == taken.count)
+        #expect(try a.dump() == Replicated.expectedDump(taken))
+        #expect(a.log.contains("commit(s) of unknown outcome"), "the cut left commits in flight:\n\(a.log)")
+
+        // PostgreSQL holds exactly what was acknowledged, read by a daemon that starts from nothing.
+        let fresh = try ReplicatedDaemon(uri: server.uri, node: "fresh", extra: ["--ledger", ledger])
+        try Replicated.waitFor("the fresh standby to catch up") { try fresh.lsn() == taken.count }
+        #expect(try fresh.dump() == Replicated.expectedDump(taken))
+    }
 }
