@@ -85,7 +85,15 @@ extension PostgresJournal {
         }
         w.connection?.close()
         w.connection = nil
-        pause(milliseconds: w.backoff.take())
+        // The backoff, but the loop hears of the lease running out on time.
+        let wait = w.backoff.take()
+        let untilExpiry = lock.withLock { () -> UInt64? in
+            guard shared.role == .leader, !shared.leaseExpiredNoted else { return nil }
+            let now = MonotonicClock.nanoseconds()
+            return shared.leaseValidUntil > now ? (shared.leaseValidUntil - now) / 1_000_000 + 1 : 0
+        }
+        pause(milliseconds: min(wait, untilExpiry ?? wait))
+        noteLeaseState()
         return false
     }
 

@@ -112,12 +112,15 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         buffer.reserveCapacity(records.count)
         let batch = Batch(first: queuedThrough + 1, last: lastLSN, epoch: appendEpoch, records: records)
         queuedThrough = lastLSN
-        lock.withLock {
+        let full = lock.withLock { () -> Bool in
             shared.queued.append(batch)
             shared.uncommittedBytes += records.count
             shared.queuedThrough = batch.last
+            return shared.uncommittedBytes >= options.maxPendingBytes
         }
         try? workerWake.signal()
+        // Past the bound the loop must refuse writes now, not at the next commit.
+        if full { try? loopWake.signal() }
         return lastLSN
     }
 
