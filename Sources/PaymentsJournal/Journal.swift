@@ -20,7 +20,10 @@ public final class Journal: DurableStore, @unchecked Sendable {
     /// Segments replay reads, oldest first; the last is the one being appended to.
     var segments: [Recovery.Segment]
     public private(set) var lastLSN: UInt64
+    /// Record bytes not covered by the newest snapshot, those replayed at open included, so that
+    /// the journal to replay stays bounded however often the daemon is killed.
     private var bytesSinceSnapshot = 0
+    private var retrySnapshotAtBytes = 0
     /// The newest snapshot on disk (recovered or written since).
     public internal(set) var snapshotLSN: UInt64
     private var snapshotPayloadTaken: [UInt8]?
@@ -104,6 +107,9 @@ public final class Journal: DurableStore, @unchecked Sendable {
             segments.append(Recovery.Segment(firstLSN: lastLSN + 1, name: SegmentFormat.fileName(firstLSN: lastLSN + 1),
                                              validEnd: currentBytes, records: 0))
             state.directoryDirty = true
+        }
+        bytesSinceSnapshot = segments.reduce(0) { sum, segment in
+            segment.records > 0 && segment.lastLSN > snapshotLSN ? sum + segment.validEnd - SegmentFormat.headerBytes : sum
         }
         state.current = currentFD
         state.writtenLSN = lastLSN
@@ -289,7 +295,13 @@ public final class Journal: DurableStore, @unchecked Sendable {
 
     public var location: String { "directory \(options.directory)" }
 
-    public var shouldSnapshot: Bool { bytesSinceSnapshot >= options.snapshotAfterBytes }
+    public var shouldSnapshot: Bool { bytesSinceSnapshot >= max(options.snapshotAfterBytes, retrySnapshotAtBytes) }
+
+    /// After a failed snapshot the next is due after a quarter of the setting more growth (not
+    /// at once: a full disk would make every loop iteration try again).
+    public func snapshotFailed() {
+        retrySnapshotAtBytes = bytesSinceSnapshot + max(options.snapshotAfterBytes / 4, 1)
+    }
 
     public var shouldSnapshotOnClose: Bool { lastLSN > snapshotLSN }
 
@@ -302,6 +314,7 @@ public final class Journal: DurableStore, @unchecked Sendable {
 
     func snapshotWritten(_ lsn: UInt64) {
         bytesSinceSnapshot = 0
+        retrySnapshotAtBytes = 0
         snapshotLSN = lsn
     }
 }

@@ -19,8 +19,20 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The store refused this daemon (a wrong password, no such database, a newer format):
     /// retrying cannot help, the operator must change something (the daemon exits 2).
     case refused(String)
+    /// A snapshot could not be stored (a full disk, an I/O error on its own file, PostgreSQL
+    /// away). The journal is intact: the daemon logs it, keeps serving and tries again later.
+    case snapshotFailed(String)
     /// The caller broke the API contract (for example a record larger than `maxRecordBytes`).
     case invalidArgument(String)
+
+    /// Damage, a gap or a refusal: a restart cannot fix it, an operator must (the daemon exits 2,
+    /// which its systemd unit does not restart).
+    public var needsOperator: Bool {
+        switch self {
+        case .damaged, .gap, .refused: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -33,6 +45,7 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalidArgument(let why): return "invalid journal use: \(why)"
         case .store(let why): return why
         case .refused(let why): return why
+        case .snapshotFailed(let why): return "snapshot not stored: \(why)"
         }
     }
 }

@@ -24,6 +24,8 @@ struct Recovery {
     var segments: [Segment] = []
     /// The newest snapshot's payload, read and checked (only when asked for).
     var snapshotPayload: [UInt8]?
+    /// Damaged snapshots passed over: renamed `.damaged` once the chain after the one chosen checks.
+    var setAside: [String] = []
 
     init(directory: String, mode: Mode) {
         self.directory = directory
@@ -33,12 +35,19 @@ struct Recovery {
     mutating func run(loadSnapshot: Bool) throws(JournalError) {
         let listing = try DirectoryListing(directory: directory)
         try removeTempSnapshots(listing.tempSnapshots)
-        if let newest = listing.snapshots.last {
-            try checkSnapshot(newest, keepPayload: loadSnapshot)
-            try removeFiles(listing.snapshots.dropLast().map(\.name), why: "superseded snapshot")
-        }
+        let damage = try chooseSnapshot(listing, keepPayload: loadSnapshot)
         let live = try dropCoveredSegments(listing.segments)
-        try scanSegments(live)
+        do {
+            try scanSegments(live)
+        } catch .gap(_, let expected, _) where damage != nil && expected == report.snapshotLSN + 1 {
+            // No chain of journal after an older snapshot: the newest one was needed.
+            throw damage!
+        }
+        if mode == .repair {
+            for file in setAside {
+                try io { () throws(SystemError) in try FileSystem.rename(file, to: file + ".damaged") }
+            }
+        }
         if let last = segments.last { report.lastLSN = max(last.lastLSN, report.snapshotLSN) }
         else { report.lastLSN = report.snapshotLSN }
         report.segmentFiles = segments.map(\.name)
@@ -59,6 +68,33 @@ struct Recovery {
                 try io { () throws(SystemError) in try FileSystem.remove(path(directory, name)) }
             }
         }
+    }
+
+    /// The newest snapshot that checks, falling back to the previous one (then to none) when
+    /// the newest is damaged; the journal after the one chosen must then be complete, which
+    /// `scanSegments` checks. A damaged snapshot passed over is set aside as `.damaged` (never
+    /// deleted: an operator may want it) so the next start does not trip on it again. Returns
+    /// the damage passed over, for the error when no chain remains.
+    private mutating func chooseSnapshot(_ listing: DirectoryListing, keepPayload: Bool) throws(JournalError) -> JournalError? {
+        var firstDamage: JournalError?
+        for (index, candidate) in listing.snapshots.enumerated().reversed() {
+            do {
+                try checkSnapshot(candidate, keepPayload: keepPayload)
+            } catch .damaged(let file, let offset, let reason) {
+                let error = JournalError.damaged(file: file, offset: offset, reason: reason)
+                if firstDamage == nil { firstDamage = error }
+                report.fellBackFrom.append(file)
+                report.warnings.append("snapshot \(file) is damaged at byte \(offset) (\(reason)): trying the one before it")
+                setAside.append(file)
+                continue
+            }
+            // Kept: the one chosen and the one before it (§5: the two newest); older ones go.
+            let older = listing.snapshots[..<max(0, index - 1)].map(\.name)
+            try removeFiles(older, why: "superseded snapshot")
+            report.previousSnapshotLSN = index > 0 ? listing.snapshots[index - 1].lsn : nil
+            return firstDamage
+        }
+        return firstDamage
     }
 
     /// Reads the snapshot whole and checks its header and payload checksum.
@@ -83,11 +119,13 @@ struct Recovery {
         if keepPayload { snapshotPayload = payload }
     }
 
-    /// Segments whose every record is in the snapshot (the next segment starts at or before
-    /// `snapshotLSN + 1`) are not needed: a crash interrupted their removal. Removes them.
+    /// Segments whose every record is in the older of the two kept snapshots (the next segment
+    /// starts at or before its LSN + 1) are not needed: a crash interrupted their removal.
+    /// Removes them; the ones after it stay, so that a damaged newest snapshot can be passed over.
     private mutating func dropCoveredSegments(_ all: [DirectoryListing.Entry]) throws(JournalError) -> [DirectoryListing.Entry] {
+        let keepAfter = report.previousSnapshotLSN ?? report.snapshotLSN
         var covered = 0
-        while covered + 1 < all.count && all[covered + 1].lsn <= report.snapshotLSN + 1 { covered += 1 }
+        while covered + 1 < all.count && all[covered + 1].lsn <= keepAfter + 1 { covered += 1 }
         try removeFiles(all[..<covered].map(\.name), why: "segment covered by the snapshot")
         return Array(all[covered...])
     }

@@ -6,6 +6,10 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     /// That snapshot's file and payload size.
     public var snapshotFile: String?
     public var snapshotPayloadBytes: Int = 0
+    /// The snapshot before it, kept with every segment after it (nil when there is none).
+    public var previousSnapshotLSN: UInt64?
+    /// Damaged newer snapshots passed over to reach the one loaded (newest first).
+    public var fellBackFrom: [String] = []
     /// The last intact record, 0 for an empty journal (or `snapshotLSN` if all records are in it).
     public var lastLSN: UInt64 = 0
     /// Records after the snapshot that replay will deliver (`lastLSN - snapshotLSN`).
@@ -26,6 +30,7 @@ public struct RecoveryReport: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         var s = "snapshot LSN \(snapshotLSN)"
         if let f = snapshotFile { s += " (\(f), \(snapshotPayloadBytes) bytes)" }
+        if !fellBackFrom.isEmpty { s += ", falling back past damaged \(fellBackFrom.joined(separator: ", "))" }
         s += ", \(recordsToReplay) records to replay in \(segmentFiles.count) segment(s), last LSN \(lastLSN)"
         if let f = truncatedFile { s += ", torn tail of \(truncatedBytes) bytes in \(f)" }
         return s

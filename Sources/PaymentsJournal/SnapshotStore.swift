@@ -13,6 +13,8 @@ public protocol SnapshotStore: AnyObject, Sendable {
     func finishSnapshot(_ pending: PendingSnapshot) throws(JournalError)
     /// True once enough was appended since the newest snapshot that another is due.
     var shouldSnapshot: Bool { get }
+    /// A snapshot failed (`.snapshotFailed`): the next is due after more growth.
+    func snapshotFailed()
     /// True when a clean shutdown should leave a snapshot (something was appended since the
     /// newest one, and this process is the one that writes them).
     var shouldSnapshotOnClose: Bool { get }

@@ -31,7 +31,9 @@ extension Journal {
         return PendingSnapshot(lsn: lsn)
     }
 
-    /// The middle step: touches only `sync()` (thread-safe) and files of its own.
+    /// The middle step: touches only `sync()` (thread-safe) and files of its own. A failure of
+    /// the journal's sync is the journal's (fatal); one of the snapshot's own file is
+    /// `.snapshotFailed` (the temporary file is removed, the daemon goes on).
     public func writeSnapshot(_ pending: PendingSnapshot, payload: UnsafeRawBufferPointer) throws(JournalError) {
         let lsn = pending.lsn
         try sync()
@@ -39,14 +41,13 @@ extension Journal {
         let temp = path(dir, SnapshotFormat.tempName(lsn: lsn))
         let final = path(dir, SnapshotFormat.fileName(lsn: lsn))
         do {
-            try io { () throws(SystemError) in
-                try writeSnapshotFile(temp, lsn: lsn, payload: payload)
-                try FileSystem.rename(temp, to: final)
-                try FileSystem.syncDirectory(dir)
-            }
+            try writeSnapshotFile(temp, lsn: lsn, payload: payload)
+            try FileSystem.rename(temp, to: final)
+            try FileSystem.syncDirectory(dir)
         } catch {
-            try? io { () throws(SystemError) in try FileSystem.remove(temp) }
-            throw error
+            // The journal itself is intact (it was synced above): only this snapshot is lost.
+            try? FileSystem.remove(temp)
+            throw .snapshotFailed("\(error)")
         }
     }
 
@@ -70,14 +71,18 @@ extension Journal {
         try fd.close()
     }
 
-    /// Removes older snapshots and every segment whose records are all <= `lsn` (never the one
-    /// being appended to). Removal need not be durable: recovery finishes it after a crash.
+    /// Keeps the two newest snapshots and every segment after the older of them (§5), so that a
+    /// damaged newest snapshot can be passed over at the next start; removes the rest (never
+    /// the segment being appended to). The same rule as recovery's `dropCoveredSegments`. Removal need not be durable: recovery finishes it.
     private func removeFilesCovered(by lsn: UInt64) throws(JournalError) {
         let dir = options.directory
         let listing = try DirectoryListing(directory: dir)
+        let kept = listing.snapshots.filter { $0.lsn <= lsn }
+        // With a single snapshot there is no older one to fall back to: what it covers goes.
+        let older = kept.count >= 2 ? kept[kept.count - 2].lsn : lsn
         try io { () throws(SystemError) in
-            for old in listing.snapshots where old.lsn < lsn { try FileSystem.remove(path(dir, old.name)) }
-            while segments.count > 1 && segments[1].firstLSN <= lsn + 1 {
+            for old in listing.snapshots where old.lsn < older { try FileSystem.remove(path(dir, old.name)) }
+            while segments.count > 1 && segments[1].firstLSN <= older + 1 {
                 try FileSystem.remove(path(dir, segments[0].name))
                 segments.removeFirst()
             }

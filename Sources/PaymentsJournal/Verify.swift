@@ -15,10 +15,11 @@ public struct VerifyResult: Sendable, CustomStringConvertible {
 
     public var outcome: Outcome {
         if damage != nil { return .damaged }
-        return report.warnings.isEmpty ? .clean : .repairable
+        return report.warnings.isEmpty && report.fellBackFrom.isEmpty ? .clean : .repairable
     }
 
-    /// 0 clean, 1 damaged, 2 repairable (recovery would cut or remove something, with a warning).
+    /// 0 clean, 1 damaged, 2 repairable (recovery would cut or remove something, with a
+    /// warning, or load an older snapshot because the newest is damaged).
     public var exitStatus: Int32 {
         switch outcome {
         case .clean: return 0

@@ -12,7 +12,8 @@ extension PostgresJournal {
     /// pipeline never waits for it.
     public func writeSnapshot(_ pending: PendingSnapshot, payload: UnsafeRawBufferPointer) throws(JournalError) {
         try waitCommitted(pending.lsn)
-        let connection = try connect()
+        let connection: PostgresConnection
+        do { connection = try connect() } catch { throw .snapshotFailed("\(error)") }
         defer { connection.close() }
         let ledger = options.ledger
         let crc = CRC32C.checksum(payload)
@@ -39,12 +40,10 @@ extension PostgresJournal {
                 try connection.execute(LedgerSchema.deleteOldSnapshots, [.text(ledger), .int64(keep)])
                 try connection.executeScript("COMMIT")
             }
-        } catch let error as JournalError {
-            throw error
         } catch let error as PostgresError {
-            throw .store("snapshot at record \(pending.lsn) not stored: \(error.message)")
+            throw .snapshotFailed("PostgreSQL: \(error.message)")
         } catch {
-            throw .store("snapshot at record \(pending.lsn) not stored: \(error)")
+            throw .snapshotFailed("\(error)")
         }
     }
 
@@ -55,7 +54,7 @@ extension PostgresJournal {
                 changed.wait(lock)
             }
             if let failure = shared.failure { throw .failed(failure) }
-            guard shared.durable >= lsn else { throw .store("snapshot at record \(lsn) abandoned: no longer the leader") }
+            guard shared.durable >= lsn else { throw .snapshotFailed("abandoned at record \(lsn): no longer the leader") }
         }
     }
 }

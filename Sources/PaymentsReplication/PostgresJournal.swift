@@ -30,6 +30,7 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
     private var bytesSinceSnapshot: Int
     /// `bytesSinceSnapshot` when the snapshot being stored was prepared.
     private var bytesCoveredByPending = 0
+    private var retrySnapshotAtBytes = 0
     private let lockFile: FileDescriptor
     /// The start-up connection: `read(from:)` replays through it, then the worker takes over.
     var setupConnection: PostgresConnection?
@@ -277,7 +278,14 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
 
     // MARK: Snapshots (see PostgresJournal+Snapshots)
 
-    public var shouldSnapshot: Bool { appendEpoch != 0 && bytesSinceSnapshot >= options.snapshotAfterBytes }
+    public var shouldSnapshot: Bool {
+        appendEpoch != 0 && bytesSinceSnapshot >= max(options.snapshotAfterBytes, retrySnapshotAtBytes)
+    }
+
+    public func snapshotFailed() {
+        retrySnapshotAtBytes = bytesSinceSnapshot + max(options.snapshotAfterBytes / 4, 1)
+        bytesCoveredByPending = 0
+    }
     public var shouldSnapshotOnClose: Bool { appendEpoch != 0 && lastLSN > snapshotLSN }
 
     public func takeSnapshotPayload() -> [UInt8]? {
@@ -296,6 +304,7 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         snapshotLSN = pending.lsn
         bytesSinceSnapshot -= min(bytesSinceSnapshot, bytesCoveredByPending)
         bytesCoveredByPending = 0
+        retrySnapshotAtBytes = 0
     }
 
     public var journalBytes: Int { bytesSinceSnapshot }

@@ -27,9 +27,9 @@ public final class Daemon {
         } catch where stoppedBeforeStart {
             log.info("stopped while waiting for PostgreSQL: \(error)")
             return 0
-        } catch .journal(.refused(let why)) {
-            log.error(why)
-            try? notifier.status("failed: \(why)")
+        } catch .journal(let error) where error.needsOperator {
+            log.error("\(error)")
+            try? notifier.status("failed: \(error)")
             return 2
         } catch {
             log.error("\(error)")

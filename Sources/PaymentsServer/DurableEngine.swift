@@ -162,7 +162,13 @@ public final class DurableEngine {
         guard let job = inFlight else { return }
         job.thread?.join()
         inFlight = nil
-        try job.result.get()
+        do {
+            try job.result.get()
+        } catch .snapshotFailed(let why) {
+            log.warning("snapshot through record \(job.pending.lsn) not written (\(why)); serving on, trying again after more growth")
+            journal.snapshotFailed()
+            return
+        }
         try journal.finishSnapshot(job.pending)
         snapshots += 1
         log.info(
@@ -188,7 +194,13 @@ public final class DurableEngine {
                 return .success(())
             } catch { return .failure(error) }
         }
-        try written.get()
+        do {
+            try written.get()
+        } catch .snapshotFailed(let why) {
+            log.warning("snapshot through record \(through) not written (\(why)): skipped; the journal is intact and is replayed at the next start")
+            journal.snapshotFailed()
+            return
+        }
         try journal.finishSnapshot(pending)
         snapshots += 1
         log.info(

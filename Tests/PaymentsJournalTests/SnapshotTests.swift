@@ -21,7 +21,8 @@ import Testing
         #expect(journal.recovery.snapshotLSN == 1500, sourceLocation: sourceLocation)
         #expect(journal.takeSnapshotPayload() == Self.payload, sourceLocation: sourceLocation)
         expectTestRecords(try replayAll(journal), first: 1501, last: 2600, sourceLocation: sourceLocation)
-        #expect(dir.snapshotNames() == ["snapshot-00000000000005dc.snap"], sourceLocation: sourceLocation)
+        #expect(dir.snapshotNames().last == "snapshot-00000000000005dc.snap", sourceLocation: sourceLocation)
+        #expect(dir.snapshotNames().count <= 2, "the two newest are kept", sourceLocation: sourceLocation)
         try journal.close()
     }
 
@@ -75,8 +76,10 @@ import Testing
     @Test func crashAfterRenameBeforeCleanUp() throws {
         let before = TempDir()
         let journal = try Journal.open(Self.options(before))
+        try appendTestRecords(journal, through: 300)
+        try [UInt8]([3]).withUnsafeBytes { try journal.writeSnapshot(throughLSN: 300, payload: $0) }
         try appendTestRecords(journal, through: 600)
-        try [9, 9, 9].withUnsafeBytes { try journal.writeSnapshot(throughLSN: 600, payload: $0) }
+        try [UInt8]([9, 9, 9]).withUnsafeBytes { try journal.writeSnapshot(throughLSN: 600, payload: $0) }
         try appendTestRecords(journal, through: 1500)
         try journal.close()
         let saved = TempDir()   // the files as they were before the new snapshot
@@ -95,7 +98,8 @@ import Testing
         for name in saved.names() where !after.names().contains(name) {
             try FileManager.default.copyItem(atPath: saved.file(name), toPath: after.file(name))
         }
-        #expect(after.snapshotNames().count == 2)
+        // The newest three: the clean-up had removed 300 and the segments covered by 600.
+        #expect(after.snapshotNames().count == 3)
         #expect(after.segmentNames().count > before.segmentNames().count)
         try expectSnapshottedState(after)
         #expect(after.segmentNames() == before.segmentNames())
@@ -135,4 +139,57 @@ import Testing
 /// Where the snapshot thread leaves its error for the test to read after `join`.
 final class SnapshotTestBox: @unchecked Sendable {
     var error: (any Error)?
+}
+
+extension SnapshotTests {
+    /// Two snapshots (600, 1500) with the journal after the older: a damaged newest falls back to
+    /// the older one and replays the journal after it; the damaged file is set aside, and
+    /// verify says it would fall back (exit 2).
+    @Test func damagedNewestSnapshotFallsBackToThePreviousOne() throws {
+        let dir = TempDir()
+        let journal = try Journal.open(Self.options(dir))
+        try appendTestRecords(journal, through: 600)
+        try [UInt8]([9, 9, 9]).withUnsafeBytes { try journal.writeSnapshot(throughLSN: 600, payload: $0) }
+        try appendTestRecords(journal, through: 1500)
+        try Self.payload.withUnsafeBytes { try journal.writeSnapshot(throughLSN: 1500, payload: $0) }
+        try appendTestRecords(journal, through: 2600)
+        try journal.close()
+        #expect(dir.snapshotNames().count == 2)
+        let newest = dir.file("snapshot-00000000000005dc.snap")
+        var image = fileBytes(newest)
+        image[SnapshotFormat.headerBytes + 100] ^= 1
+        writeFileBytes(newest, image)
+
+        let verified = Journal.verify(directory: dir.path)
+        #expect(verified.exitStatus == 2 && verified.report.snapshotLSN == 600, "\(verified)")
+        #expect(verified.report.fellBackFrom == [newest])
+        let reopened = try Journal.open(Self.options(dir))
+        #expect(reopened.recovery.snapshotLSN == 600)
+        #expect(reopened.takeSnapshotPayload() == [9, 9, 9])
+        expectTestRecords(try replayAll(reopened), first: 601, last: 2600)
+        #expect(reopened.recovery.warnings.contains { $0.contains("is damaged") })
+        try reopened.close()
+        #expect(dir.names().contains("snapshot-00000000000005dc.snap.damaged"))
+    }
+
+    /// Both snapshots damaged and no journal from the start: refused, naming the newest file.
+    @Test func bothSnapshotsDamagedIsAnError() throws {
+        let dir = TempDir()
+        let journal = try Journal.open(Self.options(dir))
+        try appendTestRecords(journal, through: 600)
+        try Self.payload.withUnsafeBytes { try journal.writeSnapshot(throughLSN: 600, payload: $0) }
+        try appendTestRecords(journal, through: 1500)
+        try Self.payload.withUnsafeBytes { try journal.writeSnapshot(throughLSN: 1500, payload: $0) }
+        try appendTestRecords(journal, through: 2600)
+        try journal.close()
+        for name in dir.snapshotNames() {
+            var image = fileBytes(dir.file(name))
+            image[SnapshotFormat.headerBytes + 7] ^= 0x40
+            writeFileBytes(dir.file(name), image)
+        }
+        let found = damage { _ = try Journal.open(Self.options(dir)) }
+        #expect(found?.file == dir.file("snapshot-00000000000005dc.snap"))
+        #expect(Journal.verify(directory: dir.path).exitStatus == 1)
+        #expect(dir.snapshotNames().count == 2, "nothing set aside when the start is refused")
+    }
 }
