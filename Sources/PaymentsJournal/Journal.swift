@@ -191,6 +191,9 @@ public final class Journal: DurableStore, @unchecked Sendable {
         if buffered == 0 { return lastLSN }
         do {
             try currentFD.writeAll(UnsafeRawBufferPointer(start: writeBuffer, count: buffered))
+        } catch where error.isNoSpace {
+            try cutBack(after: error)
+            throw .noSpace(error)
         } catch {
             fail(.system(error))
             throw .system(error)
@@ -204,6 +207,43 @@ public final class Journal: DurableStore, @unchecked Sendable {
         return last
     }
 
+    /// A write found the disk full: part of the batch may be in the file. The file is cut back
+    /// to its last whole record and the batch dropped (none of it was acknowledged); the caller
+    /// rebuilds its state from what the journal holds. A failure to cut back is fatal.
+    private func cutBack(after error: SystemError) throws(JournalError) {
+        do {
+            try currentFD.truncate(to: currentBytes)
+            _ = try currentFD.seek(to: currentBytes)
+        } catch {
+            fail(.system(error))
+            throw .system(error)
+        }
+        buffered = 0
+        lastLSN = stateLock.withLock { state.writtenLSN }
+        spaceMissing = true
+    }
+
+    /// Set by a write that found the disk full, cleared by a `probeSpace` that succeeded.
+    public private(set) var spaceMissing = false
+
+    /// Whether the disk takes writes again: writes and removes a 1 MiB file beside the journal
+    /// (more than a typical batch). Any error but no-space is reported as it is.
+    public func probeSpace() throws(JournalError) -> Bool {
+        let probe = path(options.directory, "space-probe.tmp")
+        let block = [UInt8](repeating: 0, count: 1 << 20)
+        do {
+            let fd = try FileDescriptor.open(probe, OpenFlags.writeOnly | OpenFlags.create | OpenFlags.truncate, mode: 0o600)
+            defer { try? fd.close(); try? FileSystem.remove(probe) }
+            try fd.writeAll(block)
+        } catch where error.isNoSpace {
+            return false
+        } catch {
+            throw .system(error)
+        }
+        spaceMissing = false
+        return true
+    }
+
     private func fail(_ error: JournalError) {
         appendFailure = error
         stateLock.withLock { if state.failure == nil { state.failure = error } }
@@ -213,7 +253,17 @@ public final class Journal: DurableStore, @unchecked Sendable {
     private func rollOver() throws(JournalError) {
         let first = lastLSN + 1
         let created: (FileDescriptor, Int)
-        do { created = try Self.createSegment(options.directory, firstLSN: first) } catch { fail(error); throw error }
+        do {
+            created = try Self.createSegment(options.directory, firstLSN: first)
+        } catch .system(let e) where e.isNoSpace {
+            // No new segment: nothing was appended, the old segment stays current.
+            try? FileSystem.remove(path(options.directory, SegmentFormat.fileName(firstLSN: first)))
+            spaceMissing = true
+            throw .noSpace(e)
+        } catch {
+            fail(error)
+            throw error
+        }
         let old = currentFD
         (currentFD, currentBytes) = created
         segments.append(Recovery.Segment(firstLSN: first, name: SegmentFormat.fileName(firstLSN: first),
@@ -310,6 +360,14 @@ public final class Journal: DurableStore, @unchecked Sendable {
     public func takeSnapshotPayload() -> [UInt8]? {
         defer { snapshotPayloadTaken = nil }
         return snapshotPayloadTaken
+    }
+
+    /// Reads and checks the snapshot `snapshotLSN` names, changing nothing on disk.
+    public func reloadSnapshotPayload() throws(JournalError) {
+        guard snapshotLSN > 0 else { snapshotPayloadTaken = nil; return }
+        var recovery = Recovery(directory: options.directory, mode: .readOnly)
+        try recovery.loadSnapshot(lsn: snapshotLSN)
+        snapshotPayloadTaken = recovery.snapshotPayload
     }
 
     func snapshotWritten(_ lsn: UInt64) {

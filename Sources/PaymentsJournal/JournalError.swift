@@ -19,6 +19,9 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The store refused this daemon (a wrong password, no such database, a newer format):
     /// retrying cannot help, the operator must change something (the daemon exits 2).
     case refused(String)
+    /// A journal write found the disk full: the batch was cut off the journal, nothing of it was
+    /// acknowledged, and the journal takes writes again once `probeSpace` succeeds.
+    case noSpace(SystemError)
     /// A snapshot could not be stored (a full disk, an I/O error on its own file, PostgreSQL
     /// away). The journal is intact: the daemon logs it, keeps serving and tries again later.
     case snapshotFailed(String)
@@ -46,6 +49,7 @@ public enum JournalError: Error, CustomStringConvertible, Equatable, Sendable {
         case .store(let why): return why
         case .refused(let why): return why
         case .snapshotFailed(let why): return "snapshot not stored: \(why)"
+        case .noSpace(let e): return "no space left on device (\(e))"
         }
     }
 }

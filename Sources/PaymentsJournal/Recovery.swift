@@ -97,6 +97,15 @@ struct Recovery {
         return firstDamage
     }
 
+    /// The snapshot of `lsn` alone, read and checked (no segment is scanned).
+    mutating func loadSnapshot(lsn: UInt64) throws(JournalError) {
+        let listing = try DirectoryListing(directory: directory)
+        guard let entry = listing.snapshots.first(where: { $0.lsn == lsn }) else {
+            throw .gap(file: path(directory, SnapshotFormat.fileName(lsn: lsn)), expectedLSN: lsn, foundLSN: 0)
+        }
+        try checkSnapshot(entry, keepPayload: true)
+    }
+
     /// Reads the snapshot whole and checks its header and payload checksum.
     private mutating func checkSnapshot(_ entry: DirectoryListing.Entry, keepPayload: Bool) throws(JournalError) {
         let file = path(directory, entry.name)

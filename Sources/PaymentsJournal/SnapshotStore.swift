@@ -39,6 +39,11 @@ public protocol DurableStore: JournalStore, SnapshotStore {
     var location: String { get }
     /// Writes out and syncs what was appended, then releases the store. Not used afterwards.
     func close() throws(JournalError)
+    /// Reads the newest snapshot again, so that `takeSnapshotPayload` hands it over once more
+    /// (a state rebuilt after records were cut off the journal).
+    func reloadSnapshotPayload() throws(JournalError)
+    /// After `.noSpace`: whether writes would succeed again (tried once a second).
+    func probeSpace() throws(JournalError) -> Bool
 }
 
 /// What turns appended records into durable ones on a thread of its own and tells the event

@@ -35,5 +35,8 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The peer is gone (`ECONNREFUSED` on connect; `EPIPE`, `ECONNRESET` on a live socket).
     public var isConnectionRefused: Bool { errno == ECONNREFUSED }
     public var isNoSuchFile: Bool { errno == ENOENT }
+    /// The filesystem or the user's quota is full (`ENOSPC`, `EDQUOT`): a write may succeed
+    /// again once space is freed.
+    public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT }
     public var isPeerGone: Bool { errno == EPIPE || errno == ECONNRESET }
 }

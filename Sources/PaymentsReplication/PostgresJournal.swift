@@ -308,6 +308,11 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
     }
 
     public var journalBytes: Int { bytesSinceSnapshot }
+    /// Never needed: a commit PostgreSQL refuses is never applied twice (the state is rebuilt
+    /// from PostgreSQL itself when this daemon loses the lead).
+    public func reloadSnapshotPayload() throws(JournalError) {}
+    /// PostgreSQL's disk is PostgreSQL's: a full one shows as failing commits, retried.
+    public func probeSpace() throws(JournalError) -> Bool { true }
     public var location: String { "ledger \(options.ledger) in PostgreSQL" }
 
     public func close() throws(JournalError) {

@@ -60,6 +60,7 @@ public final class Daemon {
         loop.log = { [log] level, message in log.log(level, message) }
         let service = DaemonService(durable: durable, loop: loop, log: log)
         service.refreshRole()
+        service.checkSpaceAtStart()
         let listeners = Listeners(configuration: configuration, service: service, log: log)
         try listeners.open(on: loop, passed: passed)
         try system { () throws(SystemError) in
@@ -168,6 +169,7 @@ public final class Daemon {
             let s = status.replicaStatus
             return "\(s.role.rawValue) of ledger at epoch \(s.epoch), record \(s.appliedLSN)\(s.role == .standby ? ", leader \(s.leader.isEmpty ? "unknown" : s.leader)" : ""); "
         } ?? ""
+        if !service.journalAvailable { return "read-only: journal unavailable, \(DaemonService.noSpaceReason); queries answered, writes refused" }
         return "serving: \(role)\(e.ledger.accountCount) accounts, \(e.applied) applied, \(e.rejected) rejected, "
             + "\(service.loop.connectionCount) connections"
     }

@@ -32,10 +32,84 @@ final class DaemonService {
         if let writeRefusal { return .failure(writeRefusal) }
         do {
             return .success(try durable.submit(t).outcome)
+        } catch .noSpace {
+            spaceRanOut()
+            return .failure(writeRefusal ?? .unavailable(Self.noSpaceReason))
         } catch {
             fail(error)
             return .failure(.unavailable("transaction not taken"))
         }
+    }
+
+    static let noSpaceReason = "no space left on device"
+    /// False while the journal cannot be written for lack of space (read-only, §5 "Faults").
+    private(set) var journalAvailable = true
+    private var spaceProbe: TimerFD?
+
+    /// A journal write found the disk full. From now on nothing observed in this iteration may
+    /// go out (`DurableEngine.lastLSN`), writes are refused; `beforeWait` settles the rest.
+    func spaceRanOut() {
+        durable.noteSpaceFault()
+        guard journalAvailable else { return }
+        journalAvailable = false
+        writeRefusal = .unavailable(Self.noSpaceReason)
+        log.error("journal write failed: no space left on device; the batch was cut off the journal and not acknowledged. "
+            + "Taking no writes, answering queries, trying again every second")
+    }
+
+    /// End of the iteration that hit the full disk: replies that depended on the cut batch are
+    /// never sent (their connections close, their clients count those lines unacknowledged),
+    /// the state is rebuilt from the journal on disk, and a probe runs every second.
+    func settleSpaceFault() {
+        gate.release(written: durable.writtenLSN, durable: durable.committer.durableLSN)
+        let stranded = gate.connections
+        for connection in stranded { connection.close() }
+        if !stranded.isEmpty { log.warning("closed \(stranded.count) connection(s) waiting for records cut off the journal") }
+        do { try durable.rebuildAfterSpaceFault() } catch {
+            return fail(.store("cannot rebuild the state after the disk filled: \(error)"))
+        }
+        armSpaceProbe()
+    }
+
+    private func armSpaceProbe() {
+        do {
+            if spaceProbe == nil {
+                let timer = try TimerFD()
+                try loop.watch(timer.descriptor) { [unowned self] _ in
+                    _ = try? spaceProbe?.drain()
+                    probeSpace()
+                }
+                spaceProbe = timer
+            }
+            try spaceProbe?.arm(initialNanoseconds: 1_000_000_000, intervalNanoseconds: 1_000_000_000)
+        } catch {
+            log.error("cannot arm the space probe: \(error)")
+        }
+    }
+
+    /// Once a second while read-only: writes resume as soon as the disk takes them again.
+    func probeSpace() {
+        guard !journalAvailable else { return }
+        do {
+            guard try durable.journal.probeSpace() else { return }
+        } catch {
+            log.warning("space probe: \(error)")
+            return
+        }
+        try? spaceProbe?.disarm()
+        journalAvailable = true
+        writeRefusal = nil
+        refreshRole()
+        log.info("the disk takes writes again: journal available, taking writes")
+    }
+
+    /// At start: a disk already full comes up read-only instead of failing on the first write.
+    func checkSpaceAtStart() {
+        guard durable.replica == nil, (try? durable.journal.probeSpace()) == false else { return }
+        journalAvailable = false
+        writeRefusal = .unavailable(Self.noSpaceReason)
+        log.error("the disk is full: starting read-only (queries answered, writes refused), trying every second")
+        armSpaceProbe()
     }
 
     /// Everything `connection` wrote so far waits for the records appended so far.
@@ -51,8 +125,15 @@ final class DaemonService {
         guard failure == nil else { return }
         do {
             try durable.commitGathered()
-            releaseSafeReplies()
-            try durable.snapshotIfDue()
+        } catch .noSpace {
+            spaceRanOut()
+        } catch {
+            return fail(error)
+        }
+        if durable.spaceFault { settleSpaceFault() }
+        releaseSafeReplies()
+        do {
+            if journalAvailable { try durable.snapshotIfDue() }
         } catch {
             fail(error)
         }
@@ -87,6 +168,7 @@ final class DaemonService {
     /// Connections with replies waiting are dropped unanswered (their clients count them as
     /// unacknowledged), and the daemon stops with a failure status for systemd to restart it.
     func fail(_ error: JournalError) {
+        if case .noSpace = error { return spaceRanOut() }
         guard failure == nil else { return }
         failure = error
         writeRefusal = .unavailable("transaction not taken")
@@ -114,7 +196,7 @@ final class DaemonService {
 
     /// Reads the replica's status after a wake and logs each change of role once.
     func refreshRole() {
-        guard failure == nil, let status = durable.replica?.replicaStatus else { return }
+        guard failure == nil, journalAvailable, let status = durable.replica?.replicaStatus else { return }
         let refusal: WriteRefusal? =
             switch (status.role, status.writable) {
             case (.standby, _): .standby(leader: status.leader)
@@ -144,6 +226,6 @@ final class DaemonService {
             + "clients=\(ledger.accountCount) transactions=\(ledger.transactions.count) connections=\(loop.connectionCount) "
             + "journal_bytes=\(durable.journal.journalBytes) last_lsn=\(durable.lastLSN) "
             + "durable_lsn=\(durable.committer.durableLSN) snapshots=\(durable.snapshots) "
-            + replicaStats() + "uptime_s=\(uptimeSeconds)\n"
+            + "journal=\(journalAvailable ? "ok" : "unavailable") " + replicaStats() + "uptime_s=\(uptimeSeconds)\n"
     }
 }

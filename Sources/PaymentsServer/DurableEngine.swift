@@ -109,8 +109,26 @@ public final class DurableEngine {
         return (lsn, engine.apply(t))
     }
 
-    /// The last record appended: a reply that observed the state now must wait for it.
-    public var lastLSN: UInt64 { journal.lastLSN }
+    /// The last record appended: a reply that observed the state now must wait for it. While a
+    /// write that found the disk full is not yet handled, nothing observed now may ever go out.
+    public var lastLSN: UInt64 { spaceFault ? .max : journal.lastLSN }
+
+    /// A journal write found the disk full this iteration: the batch was cut off the journal but
+    /// the engine still shows it, until `rebuildAfterSpaceFault`.
+    public private(set) var spaceFault = false
+
+    public func noteSpaceFault() { spaceFault = true }
+
+    /// The engine again from the journal as it is on disk (the newest snapshot and the records
+    /// after it): what was cut off is gone from the state too. About as long as a start.
+    public func rebuildAfterSpaceFault() throws(DaemonError) {
+        let started = MonotonicClock.milliseconds()
+        do { try journal.reloadSnapshotPayload() } catch { throw .journal(error) }
+        engine = try Self.restore(journal)
+        writtenLSN = journal.lastLSN
+        spaceFault = false
+        log.info("state rebuilt from the journal through record \(journal.lastLSN) in \(MonotonicClock.milliseconds() - started) ms")
+    }
 
     /// How far a reply may go out: durable records under `always`, written ones otherwise
     /// (`periodic` and `never` may acknowledge before the sync, never before the write).

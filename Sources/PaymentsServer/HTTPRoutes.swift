@@ -37,6 +37,10 @@ struct HTTPRoutes {
             var body: [UInt8] = []
             switch route {
             case .healthz:
+                // A daemon that cannot write its journal is not healthy: load balancers notice.
+                guard service.journalAvailable else {
+                    return error(.serviceUnavailable, "journal unavailable: \(DaemonService.noSpaceReason)", headOnly: headOnly)
+                }
                 send(.ok, .plainText, Array("OK".utf8), headOnly: headOnly)
             case .clients:
                 if request.acceptsCSV {

@@ -17,6 +17,7 @@ enum MetricsPage {
             page.sample("payments_connections", labels: [("protocol", name)], value: service.loop.connectionCount(protocolName: name))
         }
         page.counter("payments_connections_refused_total", help: "Connections refused at the connection limit.", value: service.loop.rejectedConnectionCount)
+        page.gauge("payments_journal_available", help: "1 while the journal takes writes, 0 while the disk is full.", value: service.journalAvailable ? 1 : 0)
         page.gauge("payments_journal_bytes", help: "Bytes in the journal's segment files.", value: durable.journal.journalBytes)
         page.gauge("payments_journal_last_record", help: "Sequence number of the last journaled record.", value: Int(durable.lastLSN))
         page.gauge("payments_journal_durable_record", help: "Sequence number of the last record on stable storage.", value: Int(durable.committer.durableLSN))
