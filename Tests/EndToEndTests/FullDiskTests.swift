@@ -172,4 +172,31 @@ struct FullDiskTests {
         #expect(second.terminate() == 0, "a requested stop on a full disk: \(second.log)")
         #expect(second.log.contains("not written"), "the final snapshot is skipped with a warning")
     }
+
+    @Test("a snapshot that does not fit is logged and skipped: the daemon keeps serving, nothing is lost")
+    func snapshotDoesNotFit() throws {
+        guard let disk = try SmallDisk(megabytes: 16) else { return }
+        let scratch = DaemonScratch()
+        let daemon = try DaemonProcess(
+            dataDirectory: disk.path + "/data", socketPath: scratch.file("d.sock"),
+            extra: ["--snapshot-bytes", "400000"])
+        let client = try DaemonClient(daemon.unixAddress)
+        func deposits(_ range: ClosedRange<Int>) throws {
+            try client.send(range.map { "deposit,\($0 % 50 + 1),\($0),1\n" }.joined())
+            for _ in range { #expect(try client.expectLine() == "OK") }
+        }
+        try deposits(1...15_000)          // about 345 KB of journal: no snapshot due yet
+        try disk.fill(leaving: 150 << 10) // room for the journal, not for a snapshot of the state
+        try deposits(15_001...18_000)     // the snapshot falls due and cannot be written
+        try Self.waitFor("the snapshot failure to be logged") { daemon.log.contains("not written") }
+        #expect(try client.ask("PING") == "PONG")
+        #expect(try client.ask("deposit,1,18001,1") == "OK")
+        let names = try FileManager.default.contentsOfDirectory(atPath: disk.path + "/data")
+        #expect(!names.contains { $0.hasSuffix(".tmp") }, "the temporary file is removed: \(names)")
+        #expect(try Self.stats(daemon)["journal"] == "ok")
+        #expect(daemon.terminate() == 0)
+        let restarted = try DaemonProcess(dataDirectory: disk.path + "/data", socketPath: scratch.file("r.sock"))
+        #expect(try Self.stats(restarted)["last_lsn"] == "18001")
+        #expect(restarted.terminate() == 0)
+    }
 }
