@@ -40,4 +40,46 @@ struct SnapshotScheduleTests {
         #expect(try client.ask("GET 1") == "1,180.0000,0.0000,180.0000,false")
         #expect(last.terminate() == 0)
     }
+
+    @Test("a damaged newest snapshot: the daemon starts from the previous one and the journal after it")
+    func damagedNewestSnapshotFallsBack() throws {
+        let scratch = DaemonScratch()
+        let data = scratch.file("data")
+        let daemon = try DaemonProcess(dataDirectory: data, socketPath: scratch.file("a.sock"), extra: ["--snapshot-bytes", "20000"])
+        let client = try DaemonClient(daemon.unixAddress)
+        for round in 0..<4 {
+            let lines = (1...1000).map { "deposit,\($0 % 10 + 1),\(round * 1000 + $0),1\n" }
+            try client.send(lines.joined())
+            for _ in lines { #expect(try client.expectLine() == "OK") }
+        }
+        #expect(daemon.terminate() == 0)  // a final snapshot at 4000
+        let snaps = try FileManager.default.contentsOfDirectory(atPath: data).filter { $0.hasSuffix(".snap") }.sorted()
+        #expect(snaps.count == 2, "the two newest are kept: \(snaps)")
+        let newest = data + "/" + snaps.last!
+        var image = try [UInt8](Data(contentsOf: URL(fileURLWithPath: newest)))
+        image[image.count - 5] ^= 0x10
+        try Data(image).write(to: URL(fileURLWithPath: newest))
+
+        let verify = Process()
+        verify.executableURL = DaemonBinaries.paymentsd
+        verify.arguments = ["verify", "--data-dir", data]
+        let out = Pipe()
+        verify.standardOutput = out
+        verify.standardError = out
+        try verify.run()
+        let deadline = Date().addingTimeInterval(30)
+        while verify.isRunning && Date() < deadline { usleep(10_000) }
+        if verify.isRunning { kill(verify.processIdentifier, SIGKILL) }
+        verify.waitUntilExit()
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(verify.terminationStatus == 2, "\(report)")
+        #expect(report.contains(snaps.first!), "verify names the snapshot it would load: \(report)")
+
+        let again = try DaemonProcess(dataDirectory: data, socketPath: scratch.file("b.sock"))
+        #expect(again.log.contains("is damaged"))
+        let check = try DaemonClient(again.unixAddress)
+        #expect(try check.ask("GET 1") == "1,400.0000,0.0000,400.0000,false")
+        #expect(try check.ask("STATS").contains("last_lsn=4000"))
+        #expect(again.terminate() == 0)
+    }
 }
