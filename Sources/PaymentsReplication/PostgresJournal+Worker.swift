@@ -199,7 +199,11 @@ extension PostgresJournal {
     private func takeBatch(_ w: WorkerState, epoch: UInt64) -> Batch? {
         if !w.resend.isEmpty { return w.resend.removeFirst() }
         return lock.withLock { () -> Batch? in
-            shared.queued.removeAll { $0.epoch != epoch }
+            let stale = shared.queued.filter { $0.epoch != epoch }
+            if !stale.isEmpty {
+                shared.uncommittedBytes -= stale.reduce(0) { $0 + $1.records.count }
+                shared.queued.removeAll { $0.epoch != epoch }
+            }
             guard !shared.queued.isEmpty else { return nil }
             var merged = shared.queued.removeFirst()
             while let next = shared.queued.first, merged.records.count + next.records.count <= options.maxRowBytes {
