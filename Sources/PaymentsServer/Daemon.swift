@@ -55,8 +55,12 @@ public final class Daemon {
             durable = try openLocal(directory)
         }
         let loop = try system { () throws(SystemError) in
-            try EventLoop(configuration: .init(maxConnections: configuration.maxConnections))
+            try EventLoop(configuration: .init(
+                maxConnections: configuration.maxConnections, reservedUnixConnections: DaemonConfiguration.reservedUnixConnections))
         }
+        // Closes the listeners on every way out: a start that fails (a port taken) removes the
+        // socket files it created. After a clean run they are closed already.
+        defer { loop.stop() }
         loop.log = { [log] level, message in log.log(level, message) }
         let service = DaemonService(durable: durable, loop: loop, log: log)
         service.refreshRole()

@@ -32,6 +32,10 @@ public struct DaemonConfiguration: Sendable {
     /// How often a standby polls PostgreSQL for new batches.
     public var pollMilliseconds = 20
 
+    /// Connections taken beyond `maxConnections` on Unix sockets only: operators on the socket
+    /// are never locked out by TCP or HTTP clients holding every connection.
+    public static let reservedUnixConnections = 8
+
     public static let defaultDataDirectory = "./paymentsd-data"
     public static let defaultUnixPath = "./paymentsd.sock"
     public static let defaultTCPAddress = "127.0.0.1:7300"

@@ -12,7 +12,7 @@ extension EventLoop {
                 return acceptFailed(listener, error)
             }
             guard let fd = accepted else { return }
-            if connectionCount >= configuration.maxConnections {
+            if connectionCount >= limit(for: listener) {
                 reject(fd, listener)
             } else {
                 open(fd, on: listener)
@@ -37,12 +37,19 @@ extension EventLoop {
         listener.configuration.handler.connectionOpened(connection)
     }
 
+    /// Open connections at which `listener` refuses: a Unix socket takes a few more than the
+    /// others, so TCP and HTTP clients can never fill the last slots an operator needs.
+    func limit(for listener: Listener) -> Int {
+        configuration.maxConnections + (listener.isUnix ? configuration.reservedUnixConnections : 0)
+    }
+
     /// One over the limit hears why and is closed; best effort, it must not cost a buffer.
     private func reject(_ fd: FileDescriptor, _ listener: Listener) {
         rejectedConnectionCount += 1
         listener.configuration.rejectionReply.withUnsafeBytes { _ = try? fd.sendOnce($0) }
         try? fd.shutdown(.write)
         try? fd.close()
+        refusals.refused(on: listener, by: self)
     }
 
     /// Out of descriptors: the pending connection stays queued and epoll would report it

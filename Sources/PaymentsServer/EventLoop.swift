@@ -25,12 +25,19 @@ public final class EventLoop {
     public struct Configuration: Sendable {
         /// Open connections across all listeners; one more is told so and closed.
         public var maxConnections: Int
+        /// Connections beyond `maxConnections` taken on Unix-socket listeners only, so that
+        /// operators on the socket are never locked out by TCP or HTTP clients filling the limit.
+        public var reservedUnixConnections: Int
         /// After `stop()`, how long connections may take to get their replies before they
         /// are closed anyway (a client that never reads must not block a shutdown).
         public var stopGraceMilliseconds: Int
 
-        public init(maxConnections: Int = EventLoop.defaultMaxConnections, stopGraceMilliseconds: Int = EventLoop.defaultStopGraceMilliseconds) {
+        public init(
+            maxConnections: Int = EventLoop.defaultMaxConnections, reservedUnixConnections: Int = 0,
+            stopGraceMilliseconds: Int = EventLoop.defaultStopGraceMilliseconds
+        ) {
             self.maxConnections = maxConnections
+            self.reservedUnixConnections = max(0, reservedUnixConnections)
             self.stopGraceMilliseconds = stopGraceMilliseconds
         }
     }
@@ -56,6 +63,8 @@ public final class EventLoop {
     public internal(set) var connectionCount = 0
     /// Connections refused because of `maxConnections`.
     public internal(set) var rejectedConnectionCount: UInt64 = 0
+    /// Tells the log about refusals, at most one line per `ConnectionRefusals.intervalNanoseconds`.
+    let refusals = ConnectionRefusals()
     public private(set) var isStopping = false
 
     let epoll: Epoll

@@ -98,6 +98,9 @@ struct HTTPRoutes {
     static func framerBufferBytes(_ maxLineBytes: Int) -> Int { max(64 << 10, 2 * (maxLineBytes + 2)) }
 
     /// One JSON transaction (200 / 422 / 400), or many lines when the body is CSV or NDJSON.
+    /// A body is lines when its type says so, or when it has more than one non-empty line
+    /// whatever its type (curl's default form type, a client that says `application/json` for
+    /// NDJSON), unless it is one JSON object spread over several lines (pretty-printed).
     func post(_ request: HTTPRequest) -> (HTTPStatus, [UInt8]) {
         // A standby takes none of a body's lines: one 503 tells the client where to go.
         if let refusal = service.writeRefusal { return (.serviceUnavailable, refusal.json) }
@@ -105,6 +108,9 @@ struct HTTPRoutes {
             return (.ok, postLines(request.body))
         }
         let parsed = request.body.withUnsafeBytes { raw in TransactionLine.parse(raw.trimmingLineEnds()) }
+        if case .malformed = parsed, Self.hasSeveralLines(request.body) {
+            return (.ok, postLines(request.body))
+        }
         switch parsed {
         case .skip:
             service.durable.malformed += 1
@@ -122,6 +128,22 @@ struct HTTPRoutes {
             case .failure(let refusal): return (.serviceUnavailable, refusal.json)
             }
         }
+    }
+
+    /// More than one line with something other than spaces, tabs or a CR on it.
+    static func hasSeveralLines(_ body: [UInt8]) -> Bool {
+        var lines = 0, lineHasText = false
+        for byte in body {
+            switch byte {
+            case 0x0A:
+                if lineHasText { lines += 1 }
+                if lines > 1 { return true }
+                lineHasText = false
+            case 0x20, 0x09, 0x0D: break
+            default: lineHasText = true
+            }
+        }
+        return lines + (lineHasText ? 1 : 0) > 1
     }
 
     /// Every line handled as the line protocol would; one summary with the errors by line.
@@ -157,6 +179,10 @@ struct HTTPRoutes {
             case .malformed(let e):
                 malformed += 1
                 report("ERR \(e.message)")
+            case .unknownCommand:
+                // In a body of transactions a lone word is a transaction of no known type.
+                malformed += 1
+                report("ERR \(ParseError.unknownType.message)")
             default:
                 malformed += 1
                 report("ERR only transactions are accepted in a POST body")

@@ -69,6 +69,10 @@ final class LineProtocol: ConnectionHandler {
             scratch.append(contentsOf: "ERR \(e.message)\n".utf8)
         case .skip: break
         case .usage(let text): scratch.append(contentsOf: "ERR \(text)\n".utf8)
+        case .unknownCommand(let word):
+            // Counted with the malformed lines, as before it was told apart from them.
+            service.durable.malformed += 1
+            scratch.append(contentsOf: "ERR \(LineRequest.unknownCommandMessage(word))\n".utf8)
         case .sync:
             if let refusal = service.writeRefusal { return scratch.append(contentsOf: refusal.line.utf8) }
             (connection.context as! Session).syncRequested = true

@@ -16,13 +16,19 @@ enum LineRequest: Equatable {
     case sync, stats, ping, help, quit
     /// A command word with arguments it does not take: the text after `ERR`.
     case usage(String)
+    /// A single word that is neither a command nor a transaction type (`hello`, `PIGN`): a
+    /// mistyped command, answered with a pointer to `HELP`. Holds the word as it is shown.
+    case unknownCommand(String)
 
     static func parse(_ line: UnsafeRawBufferPointer) -> LineRequest {
         var words = Words(line)
-        guard let first = words.next(), let command = Command(line, first) else {
+        let firstWord = words.next()
+        guard let first = firstWord, let command = Command(line, first) else {
             switch TransactionLine.parse(line) {
             case .transaction(let t): return .transaction(t)
             case .skip: return .skip
+            case .malformed(.unknownType) where words.next() == nil && isBareWord(line, firstWord):
+                return .unknownCommand(shown(line, firstWord))
             case .malformed(let e): return .malformed(e)
             }
         }
@@ -58,6 +64,29 @@ enum LineRequest: Equatable {
             }
         }
     }
+
+    /// A word without the bytes that make a transaction (`,` of CSV; `{`, `}`, `"` of JSON): a
+    /// line of one such word was meant as a command. A transaction type alone (`deposit`)
+    /// never gets here: it is a transaction missing its fields, and is told so.
+    static func isBareWord(_ line: UnsafeRawBufferPointer, _ word: Range<Int>?) -> Bool {
+        guard let word else { return false }
+        return !line[word].contains { $0 == 0x2C || $0 == 0x7B || $0 == 0x7D || $0 == 0x22 }
+    }
+
+    /// Longest echo of an unknown word in a reply.
+    static let maxShownWordBytes = 32
+
+    /// The word as a reply may show it: printable ASCII only (anything else is `?`), cut at
+    /// `maxShownWordBytes` with `...`, so a reply stays one short, harmless line.
+    static func shown(_ line: UnsafeRawBufferPointer, _ word: Range<Int>?) -> String {
+        guard let word else { return "" }
+        var bytes = line[word].prefix(maxShownWordBytes).map { $0 > 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }
+        if word.count > maxShownWordBytes { bytes += Array("...".utf8) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The reply to an unknown command, after `ERR `.
+    static func unknownCommandMessage(_ word: String) -> String { "unknown command \(word) (HELP lists the requests)" }
 
     /// The help text: one request per line.
     static let helpText = """

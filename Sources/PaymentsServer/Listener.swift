@@ -65,6 +65,8 @@ public final class Listener {
     /// The socket file this process created and removes when the listener closes;
     /// nil for TCP and for sockets systemd owns.
     public let ownedSocketPath: String?
+    /// A Unix socket (a path or an abstract name): it may use the loop's reserved connections.
+    public let isUnix: Bool
     var token: UInt64 = 0
     var isClosed = false
 
@@ -73,6 +75,7 @@ public final class Listener {
         self.address = address
         self.configuration = configuration
         self.ownedSocketPath = ownedSocketPath
+        isUnix = address?.isUnix ?? (ownedSocketPath != nil)
     }
 
     public var protocolName: String { configuration.protocolName }

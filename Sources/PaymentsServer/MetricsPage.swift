@@ -1,5 +1,6 @@
 /// `GET /metrics` in the Prometheus text format: transactions by outcome, accounts, open
-/// connections by protocol, journal bytes, syncs and their latency, snapshots, uptime.
+/// connections by protocol, journal bytes, syncs and their latency, snapshots, uptime, and
+/// the standard `process_*` metrics.
 enum MetricsPage {
     static func render(_ service: DaemonService) -> [UInt8] {
         service.observeSyncDurations()
@@ -32,6 +33,7 @@ enum MetricsPage {
             page.gauge("payments_replica_lag_records", help: "Records committed in the store and not yet applied here.", value: Int(status.storeLSN > status.appliedLSN ? status.storeLSN - status.appliedLSN : 0))
         }
         page.gauge("payments_uptime_seconds", help: "Seconds since the daemon started.", value: Int(service.uptimeSeconds))
+        ProcessMetrics.append(to: &page)
         return page.bytes
     }
 }

@@ -6,6 +6,7 @@ struct Options {
 
     static let usage = """
         usage: payments [--json] [--verbose] [FILE ...]
+               payments --version
 
         Applies the transactions in each FILE, in order (standard input when no FILE is given,
         or for -), and writes every account to standard output as CSV (JSON lines with --json).
@@ -17,6 +18,7 @@ struct Options {
     enum Parsed {
         case run(Options)
         case help
+        case version
         case usageError(String)
     }
 
@@ -33,6 +35,7 @@ struct Options {
             case "--json": options.json = true
             case "--verbose", "-v": options.verbose = true
             case "--help", "-h": return .help
+            case "--version": return .version
             default: return .usageError("unknown option \(argument)")
             }
         }

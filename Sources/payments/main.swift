@@ -1,4 +1,5 @@
 // payments: the batch program (§4). `payments transactions.csv > accounts.csv`.
+import PaymentsFormat
 import PaymentsPlatform
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -12,6 +13,10 @@ switch Options.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help:
     var out = BufferedOutput(.standardOutput)
     try? out.write(Options.usage)
+    try? out.flush()
+case .version:
+    var out = BufferedOutput(.standardOutput)
+    try? out.write(PaymentsVersion.line("payments"))
     try? out.flush()
 case .usageError(let message):
     fail("\(message)\n\(Options.usage)", status: 2)

@@ -6,15 +6,27 @@ enum Command: Equatable {
     case get(client: UInt16, json: Bool)
     case dump(json: Bool)
     case tx(id: UInt32)
-    case history(client: UInt16)
-    case stats, ping, sync
-    case help
+    case history(client: UInt16, json: Bool)
+    case stats(json: Bool)
+    case ping, sync
+    /// A protocol request given as the line to send: a transaction (`deposit,1,7,2.5`), `QUIT`.
+    case raw(String)
+    /// No command: an interactive prompt on a terminal, else request lines from standard input.
+    case session
+    /// `--latency`: `PING` round trips.
+    case latency
+    case help, version
 }
 
 struct Invocation: Equatable {
     /// The daemons to try, in the order given (SPEC §8); never empty.
     var targets: [SocketAddress]
     var command: Command
+    /// `-r N`: run the command N times (`-1`: until interrupted); with `--latency`, the number
+    /// of samples. Nil: once (`--latency`: until interrupted).
+    var repeatCount: Int? = nil
+    /// `-i SECONDS`, in milliseconds: the pause between repeats or latency samples.
+    var intervalMilliseconds: UInt64? = nil
 }
 
 /// A command line that does not make sense; printed as one line and exit status 2.
@@ -25,31 +37,55 @@ struct UsageError: Error, CustomStringConvertible {
 /// The daemon's default socket (SPEC §5), relative to the working directory like the daemon's.
 let defaultSocketPath = "./paymentsd.sock"
 
-/// Hand-written parsing: global options may appear anywhere; `--` ends options. `--unix` and
-/// `--tcp` may be repeated and mixed; without them, `socket` (`$PAYMENTSD_SOCKET`) names the daemons.
-func parseArguments(_ arguments: [String], environment socket: String?) throws -> Invocation {
+/// The options seen on a command line, before they are checked against the command.
+private struct Options {
     var targets: [SocketAddress] = []
     var words: [String] = []
     var flags: Set<String> = []
+    var repeatCount: Int?
+    var intervalMilliseconds: UInt64?
+}
+
+/// Hand-written parsing: global options may appear anywhere; `--` ends options; an argument
+/// that is a negative number (`tx -1`) is a word, so that it gets the word's error. `--unix`
+/// and `--tcp` may be repeated and mixed; without them, `socket` (`$PAYMENTSD_SOCKET`) names
+/// the daemons.
+func parseArguments(_ arguments: [String], environment socket: String?) throws -> Invocation {
+    var options = Options()
     var index = 0, optionsEnded = false
+    func value(_ option: String) throws -> String {
+        guard index < arguments.count else { throw UsageError(description: "\(option) needs a value") }
+        index += 1
+        return arguments[index - 1]
+    }
     while index < arguments.count {
         let argument = arguments[index]
         index += 1
-        if optionsEnded || argument == "-" || !argument.hasPrefix("-") { words.append(argument); continue }
+        if optionsEnded || !isOption(argument) { options.words.append(argument); continue }
         switch argument {
         case "--": optionsEnded = true
         case "-h", "--help": return Invocation(targets: [.unix(path: defaultSocketPath)], command: .help)
-        case "--unix", "--tcp":
-            guard index < arguments.count else { throw UsageError(description: "\(argument) needs a value") }
-            targets.append(try parseTarget(arguments[index], tcp: argument == "--tcp"))
-            index += 1
-        case "--verbose", "-v": flags.insert("--verbose")
-        case "--json": flags.insert("--json")
+        case "--version": return Invocation(targets: [.unix(path: defaultSocketPath)], command: .version)
+        case "--unix", "--tcp": options.targets.append(try parseTarget(try value(argument), tcp: argument == "--tcp"))
+        case "--verbose", "-v": options.flags.insert("--verbose")
+        case "--json", "--latency": options.flags.insert(argument)
+        case "-r": options.repeatCount = try parseRepeat(try value(argument))
+        case "-i": options.intervalMilliseconds = try parseSeconds(try value(argument))
         default: throw UsageError(description: "unknown option \(argument)")
         }
     }
-    let command = try parseCommand(words, flags: flags)
-    return Invocation(targets: targets.isEmpty ? try defaultTargets(socket) : targets, command: command)
+    let command = try parseCommand(options)
+    let targets = options.targets.isEmpty ? try defaultTargets(socket) : options.targets
+    return Invocation(
+        targets: targets, command: command, repeatCount: options.repeatCount,
+        intervalMilliseconds: options.intervalMilliseconds)
+}
+
+/// `-x`, `--x`; not `-` (standard input) and not a negative number.
+private func isOption(_ argument: String) -> Bool {
+    guard argument.hasPrefix("-"), argument != "-" else { return false }
+    let rest = argument.utf8.dropFirst()
+    return !(rest.first.map { $0 >= 48 && $0 <= 57 } ?? false)
 }
 
 private func parseTarget(_ text: String, tcp: Bool) throws -> SocketAddress {
@@ -58,6 +94,26 @@ private func parseTarget(_ text: String, tcp: Bool) throws -> SocketAddress {
     } catch {
         throw UsageError(description: "\(error)")
     }
+}
+
+/// `-r N`: a count of at least 1, or `-1` for "until interrupted" (as `redis-cli -r -1`).
+private func parseRepeat(_ text: String) throws -> Int {
+    if text == "-1" { return -1 }
+    guard let count: UInt32 = try? number(text, "-r"), count >= 1 else {
+        throw UsageError(description: "-r takes a count of 1 or more (or -1: until interrupted), not \"\(text)\"")
+    }
+    return Int(count)
+}
+
+/// `-i SECONDS`: digits with an optional fraction of up to 3 digits (`0.1`, `2`), as milliseconds.
+private func parseSeconds(_ text: String) throws -> UInt64 {
+    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    let whole = parts[0], fraction = parts.count > 1 ? parts[1] : ""
+    let digits = { (s: Substring) in s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+    guard !(whole.isEmpty && fraction.isEmpty), whole.count <= 6, fraction.count <= 3, digits(whole), digits(fraction)
+    else { throw UsageError(description: "-i takes seconds, such as 1 or 0.25, not \"\(text)\"") }
+    let padded = fraction + String(repeating: "0", count: 3 - fraction.count)
+    return (UInt64(whole) ?? 0) * 1000 + (UInt64(padded) ?? 0)
 }
 
 /// `$PAYMENTSD_SOCKET`: a comma-separated list of addresses (blanks around an entry and empty
@@ -92,9 +148,44 @@ extension Substring {
     }
 }
 
-private func parseCommand(_ words: [String], flags: Set<String>) throws -> Command {
-    guard let name = words.first else { throw UsageError(description: "no command given") }
-    let rest = Array(words.dropFirst())
+/// The command, checked against the options that came with it. `-r` and `-i` apply to the
+/// one-request commands and `--latency` only.
+private func parseCommand(_ options: Options) throws -> Command {
+    let command: Command
+    if options.flags.contains("--latency") {
+        guard options.words.isEmpty else { throw UsageError(description: "--latency takes no command") }
+        if let stray = options.flags.subtracting(["--latency"]).sorted().first {
+            throw UsageError(description: "\(stray) does not apply to --latency")
+        }
+        command = .latency
+    } else if options.words.isEmpty {
+        if let stray = options.flags.sorted().first { throw UsageError(description: "\(stray) needs a command") }
+        command = .session
+    } else {
+        command = try parseWords(options.words, flags: options.flags)
+    }
+    switch command {
+    case .send, .session, .help, .version:
+        if options.repeatCount != nil || options.intervalMilliseconds != nil {
+            let option = options.repeatCount != nil ? "-r" : "-i"
+            throw UsageError(description: command == .session ? "\(option) needs a command" : "\(option) does not apply to \(options.words[0])")
+        }
+    default: break
+    }
+    return command
+}
+
+/// A command word (any case, as the protocol's), its arguments and flags. A first word with a
+/// comma or a `{` is a transaction line, sent as given; `JSON` after `get` and `dump` is the
+/// protocol's spelling of `--json`.
+private func parseWords(_ words: [String], flags: Set<String>) throws -> Command {
+    let name = words[0].lowercased()
+    var rest = Array(words.dropFirst())
+    var flags = flags
+    if ["get", "dump"].contains(name), let last = rest.last, last.lowercased() == "json", rest.count == (name == "get" ? 2 : 1) {
+        rest.removeLast()
+        flags.insert("--json")
+    }
     func allow(_ allowed: Set<String>) throws {
         if let stray = flags.subtracting(allowed).sorted().first {
             throw UsageError(description: "\(stray) does not apply to \(name)")
@@ -103,29 +194,37 @@ private func parseCommand(_ words: [String], flags: Set<String>) throws -> Comma
     func arguments(_ count: Int, _ what: String) throws {
         if rest.count != count { throw UsageError(description: "\(name) takes \(what)") }
     }
+    let json = flags.contains("--json")
     switch name {
     case "send":
         try allow(["--verbose"])
         return .send(files: rest, verbose: flags.contains("--verbose"))
     case "get":
         try allow(["--json"]); try arguments(1, "one CLIENT")
-        return .get(client: try number(rest[0], "CLIENT"), json: flags.contains("--json"))
+        return .get(client: try number(rest[0], "CLIENT"), json: json)
     case "dump":
         try allow(["--json"]); try arguments(0, "no arguments")
-        return .dump(json: flags.contains("--json"))
+        return .dump(json: json)
     case "tx":
         try allow([]); try arguments(1, "one ID")
         return .tx(id: try number(rest[0], "ID"))
     case "history":
-        try allow([]); try arguments(1, "one CLIENT")
-        return .history(client: try number(rest[0], "CLIENT"))
-    case "stats", "ping", "sync":
+        try allow(["--json"]); try arguments(1, "one CLIENT")
+        return .history(client: try number(rest[0], "CLIENT"), json: json)
+    case "stats":
+        try allow(["--json"]); try arguments(0, "no arguments")
+        return .stats(json: json)
+    case "ping", "sync", "quit":
         try allow([]); try arguments(0, "no arguments")
-        return name == "stats" ? .stats : name == "ping" ? .ping : .sync
+        return name == "ping" ? .ping : name == "sync" ? .sync : .raw("QUIT")
     case "help":
         return .help
     default:
-        throw UsageError(description: "unknown command \(name)")
+        guard words[0].contains(",") || words[0].hasPrefix("{") else {
+            throw UsageError(description: "unknown command \(words[0]) (paymentsctl --help lists the commands)")
+        }
+        try allow([])
+        return .raw(words.joined(separator: " "))
     }
 }
 

@@ -7,8 +7,17 @@ final class DaemonConnection {
     let target: SocketAddress
     let fd: FileDescriptor
     private var buffer: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: readChunkBytes)
     private var head = 0
     private(set) var reachedEnd = false
+    /// Lines taken from the stream so far: the daemon's refusal at its connection limit can
+    /// only be the first.
+    private(set) var linesTaken = 0
+    /// A reply line longer than this is not paymentsd's (its longest, a `STATS` line or a JSON
+    /// account, are a few hundred bytes): reading stops instead of buffering without end.
+    static let maxReplyLineBytes = 1 << 20
+    /// The start of a line that passed `maxReplyLineBytes` without a newline.
+    private(set) var overlongLine: String?
 
     /// Connects (blocking); the error says why not, `explain` words it for people.
     init(_ target: SocketAddress) throws(SystemError) {
@@ -16,20 +25,28 @@ final class DaemonConnection {
         fd = try Socket.connect(to: target)
     }
 
-    static func explain(_ error: SystemError) -> String {
+    /// Why connecting to `target` failed, for people. A path that is a regular file or a
+    /// directory refuses like a socket nobody listens on, but the mistake is another one.
+    static func explain(_ error: SystemError, _ target: SocketAddress) -> String {
+        if error.isConnectionRefused, case .unix(let path) = target {
+            if FileSystem.regularFileSize(path) != nil { return "not a socket (a regular file; is this the daemon's --unix path?)" }
+            if FileSystem.isDirectory(path) { return "not a socket (a directory)" }
+        }
         if error.isConnectionRefused { return "no daemon is listening (connection refused)" }
         if error.isNoSuchFile { return "no such socket (is paymentsd running?)" }
         return error.message
     }
 
     /// Sends one request line and closes our sending side: the daemon answers it and then
-    /// closes, so a reply that never ends cannot hang us.
-    func request(_ line: String) {
+    /// closes, so a reply that never ends cannot hang us. A failure is returned, not
+    /// reported: a daemon that refused the connection said why, and that is in the replies.
+    func request(_ line: String) -> SystemError? {
         do throws(SystemError) {
             try send(line)
             try fd.shutdown(.write)
+            return nil
         } catch {
-            fail("cannot send to \(target): \(error.message)")
+            return error
         }
     }
 
@@ -46,13 +63,22 @@ final class DaemonConnection {
         try sent.get()
     }
 
-    /// The next reply line without its newline, or nil when the daemon closed the connection.
+    /// The next reply line without its newline, or nil when the daemon closed the connection
+    /// or a line passed `maxReplyLineBytes` (`overlongLine` then says so).
     func readLine() -> ArraySlice<UInt8>? {
         while true {
             if let line = takeLine() { return line }
-            if reachedEnd { return nil }
+            if reachedEnd || isOverlong() { return nil }
             fill()
         }
+    }
+
+    /// Whether the partial line buffered is over `maxReplyLineBytes`; its start is then kept
+    /// in `overlongLine`.
+    func isOverlong() -> Bool {
+        guard buffer.count - head > Self.maxReplyLineBytes else { return false }
+        overlongLine = String(decoding: buffer[head..<head + quotedReplyCharacters * 2], as: UTF8.self)
+        return true
     }
 
     /// A complete line already buffered, or nil. Its bytes stay valid until the next fill.
@@ -62,6 +88,7 @@ final class DaemonConnection {
         if end > head && buffer[end - 1] == 0x0D { end -= 1 }
         let line = buffer[head..<end]
         head = newline + 1
+        linesTaken += 1
         return line
     }
 
@@ -74,26 +101,24 @@ final class DaemonConnection {
         }
     }
 
-    /// Reads once; false on `EAGAIN`. A reset counts as the end of the stream.
+    /// Reads once; false on `EAGAIN`. A reset counts as the end of the stream. The read goes
+    /// to a chunk allocated once and only what arrived is appended: a five-byte `PONG` costs
+    /// no 64 KiB of zeroing (`--latency` measures the daemon, not this buffer).
     private func receive() throws(SystemError) -> Bool {
         if head > 0 && head >= buffer.count / 2 {
             buffer.removeFirst(head)
             head = 0
         }
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: Self.readChunkBytes))
-        let result: Result<Int, SystemError> = buffer.withUnsafeMutableBytes { raw in
-            do throws(SystemError) {
-                return .success(try fd.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...])))
-            } catch { return .failure(error) }
+        let fd = self.fd
+        let result: Result<Int, SystemError> = chunk.withUnsafeMutableBytes { raw in
+            do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
         }
         switch result {
         case .success(let count):
-            buffer.removeLast(Self.readChunkBytes - count)
+            buffer.append(contentsOf: chunk[..<count])
             if count == 0 { reachedEnd = true }
             return true
         case .failure(let error):
-            buffer.removeLast(Self.readChunkBytes)
             if error.isWouldBlock { return false }
             if error.isPeerGone { reachedEnd = true; return true }
             throw error

@@ -11,8 +11,6 @@ enum DaemonRouting {
     static let probeTimeoutMilliseconds: UInt64 = 5_000
     /// A `STATS` reply is one short line; a server that sends more without a newline is not paymentsd.
     static let probeReplyMaxBytes = 4096
-    /// How much of an unexpected reply an error message quotes.
-    static let quotedReplyCharacters = 60
 
     /// A connection to the first of `targets` that accepts one; unreachable ones are skipped.
     static func firstReachable(_ targets: [SocketAddress]) -> DaemonConnection {
@@ -20,8 +18,8 @@ enum DaemonRouting {
         var passedOver: [String] = []
         for target in targets {
             do throws(SystemError) { return try DaemonConnection(target) } catch {
-                if targets.count == 1 { fail("cannot connect to \(target): \(DaemonConnection.explain(error))") }
-                passedOver.append("\(target): \(DaemonConnection.explain(error))")
+                if targets.count == 1 { fail("cannot connect to \(target): \(DaemonConnection.explain(error, target))") }
+                passedOver.append("\(target): \(DaemonConnection.explain(error, target))")
             }
         }
         fail("cannot connect to any of \(list(targets)) (\(passedOver.joined(separator: "; ")))")
@@ -37,7 +35,7 @@ enum DaemonRouting {
         for target in targets {
             let connection: DaemonConnection
             do throws(SystemError) { connection = try DaemonConnection(target) } catch {
-                passedOver.append("\(target): \(DaemonConnection.explain(error))")
+                passedOver.append("\(target): \(DaemonConnection.explain(error, target))")
                 continue
             }
             if let reason = notLeaderReason(connection) {
@@ -52,16 +50,20 @@ enum DaemonRouting {
 
     /// Sends `STATS` and reads its one-line reply; nil for a leader, else why it is not one.
     private static func notLeaderReason(_ connection: DaemonConnection) -> String? {
-        do throws(SystemError) { try connection.send("STATS") } catch { return error.message }
+        // A daemon at its connection limit may have closed before the request was sent: what
+        // it said is read all the same.
+        var sendError: SystemError?
+        do throws(SystemError) { try connection.send("STATS") } catch { sendError = error }
         switch connection.readLine(within: probeTimeoutMilliseconds, maxBytes: probeReplyMaxBytes) {
         case .line(let bytes):
             let text = String(decoding: bytes, as: UTF8.self)
             guard let stats = StatsReply(text) else {
-                if text == "ERR" || text.hasPrefix("ERR ") { return quoted(text) }
-                return "unexpected reply to STATS: \"\(quoted(text))\""
+                if connection.linesTaken == 1 && text == refusalLine { return "refused the connection: too many connections" }
+                if isErrorLine(text) { return quotedReply(text) }
+                return "unexpected reply to STATS: \"\(quotedReply(text))\""
             }
             return stats.isLeader ? nil : stats.roleDescription
-        case .closed: return "closed the connection without answering STATS"
+        case .closed: return sendError?.message ?? "closed the connection without answering STATS"
         case .timedOut: return "no answer to STATS within \(probeTimeoutMilliseconds / 1000) s"
         case .tooLong: return "unexpected reply to STATS (over \(probeReplyMaxBytes) bytes without a newline)"
         case .failed(let error): return error.message
@@ -71,28 +73,24 @@ enum DaemonRouting {
     private static func list(_ targets: [SocketAddress]) -> String {
         targets.map(\.description).joined(separator: ", ")
     }
-
-    /// The start of a reply, printable, so an error stays one readable line.
-    private static func quoted(_ text: String) -> String {
-        let printable = text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) }
-        let head = String(printable.prefix(quotedReplyCharacters))
-        return printable.count > quotedReplyCharacters ? head + "..." : head
-    }
 }
 
 /// A `STATS` reply: one line of `key=value` pairs separated by spaces (SPEC §5, §8).
 struct StatsReply {
     let pairs: [String: String]
+    /// The pairs in the daemon's order.
+    let ordered: [(key: String, value: String)]
 
     /// Nil unless every word is `key=value` with a key, and there is at least one.
     init?(_ line: String) {
-        var pairs: [String: String] = [:]
+        var ordered: [(key: String, value: String)] = []
         for word in line.split(separator: " ") {
             guard let equals = word.firstIndex(of: "="), equals > word.startIndex else { return nil }
-            pairs[String(word[..<equals])] = String(word[word.index(after: equals)...])
+            ordered.append((String(word[..<equals]), String(word[word.index(after: equals)...])))
         }
-        if pairs.isEmpty { return nil }
-        self.pairs = pairs
+        if ordered.isEmpty { return nil }
+        self.ordered = ordered
+        pairs = Dictionary(ordered, uniquingKeysWith: { _, last in last })
     }
 
     /// `role=leader`, or no `role` at all: a daemon without replication takes every write.

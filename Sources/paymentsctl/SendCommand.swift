@@ -20,12 +20,17 @@ final class SendCommand {
     private var sendClosed = false
     private var linesQueued = 0
     private let progress: Progress?
+    /// Standard input is one of the inputs and a terminal: someone is typing the lines.
+    private let readsTerminal: Bool
 
     init(files: [String], verbose: Bool) {
         inputs = files.isEmpty ? ["-"] : files
         self.verbose = verbose
         reader = InputReader(names: inputs)
-        progress = FileDescriptor.standardError.isTerminal ? Progress() : nil
+        readsTerminal = inputs.contains("-") && FileDescriptor.standardInput.isTerminal
+        // The progress line shares the terminal with the typed input and would be drawn over
+        // it: none while a terminal is read.
+        progress = FileDescriptor.standardError.isTerminal && !readsTerminal ? Progress() : nil
     }
 
     /// Opens every input, so a missing file fails before any daemon is asked anything.
@@ -34,6 +39,7 @@ final class SendCommand {
     /// Sends everything on `connection` (inputs opened first) and reports; the exit status.
     func run(on connection: DaemonConnection) -> Int32 {
         do { try connection.fd.setNonBlocking() } catch { fail("\(error)") }
+        if readsTerminal { warn("reading standard input (Ctrl-D to end)") }
         while !connection.reachedEnd {
             refillIfNeeded()
             closeSendingSideIfDone(connection)
@@ -73,10 +79,26 @@ final class SendCommand {
 
     private func receive(_ connection: DaemonConnection) {
         connection.fill()
-        while let reply = connection.takeLine() { handle(reply) }
+        while let reply = connection.takeLine() { handle(reply, connection) }
+        if connection.isOverlong() {
+            progress?.clear()
+            fail(ReplyFailure.notPaymentsd(connection.overlongLine ?? "").message(connection.target))
+        }
     }
 
-    private func handle(_ reply: ArraySlice<UInt8>) {
+    /// Counts one reply. A daemon at its connection limit answers nothing but its refusal, and
+    /// a reply that is not the line protocol's means the address is not paymentsd: either
+    /// ends the run at once, with nothing counted as applied.
+    private func handle(_ reply: ArraySlice<UInt8>, _ connection: DaemonConnection) {
+        if connection.linesTaken == 1 && reply.elementsEqual(refusalLine.utf8) {
+            progress?.clear()
+            fail(ReplyFailure.refusal(connection.target, advice: "nothing was applied, send again later"),
+                 status: ExitStatus.unacknowledged)
+        }
+        if ReplyCounts.kind(of: reply) == .other {
+            progress?.clear()
+            fail(ReplyFailure.notPaymentsd(String(decoding: reply, as: UTF8.self)).message(connection.target))
+        }
         let origin = expected.pop()
         let kind = counts.count(reply)
         guard verbose, kind != .applied else { return }
@@ -103,8 +125,7 @@ final class SendCommand {
 
     /// The summary on standard output; exit 0 only when every line got its final answer:
     /// status 3 when some were not acknowledged (connection lost) or not taken (a standby, a
-    /// daemon that cannot write its journal: nothing of them applied, they may be sent again),
-    /// 1 when replies were not the line protocol's.
+    /// daemon that cannot write its journal: nothing of them applied, they may be sent again).
     private func finish(_ target: SocketAddress) -> Int32 {
         standardOutput.write(counts.summary + "\n")
         standardOutput.flush()
@@ -119,9 +140,6 @@ final class SendCommand {
             fail("\(target) did not take \(counts.notTaken) line(s) (\(reason)): none of them was applied, send them again",
                  status: ExitStatus.unacknowledged)
         }
-        if counts.other > 0 {
-            fail("\(counts.other) reply line(s) from \(target) were not line-protocol replies (is it paymentsd?)")
-        }
         return ExitStatus.success
     }
 }
@@ -129,10 +147,10 @@ final class SendCommand {
 /// Replies by their first word, and the `ERR`s that say the daemon could not take the line.
 struct ReplyCounts {
     enum Kind { case applied, rejected, malformed, notTaken, other }
-    private(set) var applied = 0, rejected = 0, malformed = 0, notTaken = 0, other = 0
+    private(set) var applied = 0, rejected = 0, malformed = 0, notTaken = 0
     /// The first not-taken reply after `ERR `, to name the reason once (`standby: leader is n1`).
     private(set) var firstNotTakenReason: String?
-    var total: Int { applied + rejected + malformed + notTaken + other }
+    var total: Int { applied + rejected + malformed + notTaken }
 
     /// `ERR` replies that mean "this daemon cannot take writes now", not "this line is bad"
     /// (SPEC §5 faults, §8 standbys): the line was not committed and may be sent again.
@@ -147,7 +165,7 @@ struct ReplyCounts {
         case .notTaken:
             notTaken += 1
             if firstNotTakenReason == nil { firstNotTakenReason = String(decoding: reply.dropFirst(4), as: UTF8.self) }
-        case .other: other += 1
+        case .other: preconditionFailure("a reply that is not the line protocol's ends the run before it is counted")
         }
         return kind
     }
@@ -162,11 +180,10 @@ struct ReplyCounts {
         return .other
     }
 
-    /// `applied N, rejected N, malformed N`, then `not taken N` and `other N` when there are any.
+    /// `applied N, rejected N, malformed N`, then `not taken N` when there are any.
     var summary: String {
         var text = "applied \(applied), rejected \(rejected), malformed \(malformed)"
         if notTaken > 0 { text += ", not taken \(notTaken)" }
-        if other > 0 { text += ", other \(other)" }
         return text
     }
 }

@@ -13,14 +13,21 @@ do {
 }
 
 switch invocation.command {
-case .help:
-    standardOutput.write(usageText)
+case .help, .version:
+    standardOutput.write(invocation.command == .help ? usageText : Version.text + "\n")
     standardOutput.flush()
     Environment.exit(ExitStatus.success)
 case .send(let files, let verbose):
     let send = SendCommand(files: files, verbose: verbose)
     send.openInputs()
     Environment.exit(send.run(on: DaemonRouting.leader(invocation.targets)))
+case .session:
+    let interactive = FileDescriptor.standardInput.isTerminal
+    Environment.exit(
+        interactive ? InteractivePrompt.run(targets: invocation.targets)
+            : RequestSession.runStandardInput(targets: invocation.targets))
+case .latency:
+    Environment.exit(LatencyCommand(invocation).run())
 default:
-    Environment.exit(QueryCommands.run(invocation.command, targets: invocation.targets))
+    Environment.exit(QueryCommands.repeating(invocation))
 }

@@ -1,4 +1,5 @@
 import PaymentsJournal
+import PaymentsPlatform
 import PaymentsServer
 
 /// The command line of `paymentsd` (§5), parsed by hand. `--flag value` and `--flag=value`.
@@ -8,6 +9,7 @@ enum Arguments {
         case verify(directory: String?)
         case verifyLedger(uri: String, ledger: String)
         case help
+        case version
         case usageError(String)
     }
 
@@ -15,11 +17,13 @@ enum Arguments {
         usage: paymentsd [OPTIONS]
                paymentsd verify [--data-dir DIR]
                paymentsd verify --journal URI [--ledger NAME]
+               paymentsd --version
 
         Serves the payments engine over a Unix socket, TCP and HTTP, journaling every transaction
         to disk before acknowledging it. With no listener flag it listens on ./paymentsd.sock,
         127.0.0.1:7300 (line protocol) and 127.0.0.1:7380 (HTTP); under systemd it uses the
-        sockets passed to it and $STATE_DIRECTORY.
+        sockets passed to it and $STATE_DIRECTORY. Every listener address is checked before
+        anything is created: a mistake is a usage error (exit 2).
 
           --data-dir DIR            journal and snapshots (default $STATE_DIRECTORY or ./paymentsd-data)
           --unix PATH               line protocol on a Unix socket (repeatable)
@@ -28,7 +32,8 @@ enum Arguments {
           --fsync POLICY            always (default): acknowledge only what is on stable storage;
                                     periodic: sync about every 100 ms; never: leave it to the OS
           --allow-remote            allow TCP/HTTP addresses other than loopback
-          --max-connections N       open connections, all listeners together (default 1024)
+          --max-connections N       open connections, all listeners together (default 1024);
+                                    Unix sockets take \(DaemonConfiguration.reservedUnixConnections) more, so operators always get in
           --max-line-bytes N        longest line (default 4096)
           --max-pending-bytes N     reply bytes a client may leave unread before it stops being
                                     read (default 1048576)
@@ -46,6 +51,7 @@ enum Arguments {
           --poll-ms N               how often a standby polls for new batches (default 20)
           --log-level LEVEL         error, warning, info (default) or debug
           --help                    this text
+          --version                 print "paymentsd VERSION" and exit
 
         verify checks a data directory as recovery would, without changing it: exit 0 when
         clean, 2 when only a torn tail would be cut, 1 on damage. With --journal it checks every
@@ -79,6 +85,7 @@ enum Arguments {
         while let arg = args.popFirst() {
             let (flag, inline) = split(arg)
             if flag == "--help" || flag == "-h" { return .help }
+            if flag == "--version" { return .version }
             if flag == "--allow-remote" { c.allowRemote = true; continue }
             guard valueFlags.contains(flag) else { return .usageError("unknown option \(flag)") }
             guard let value = inline ?? args.popFirst() else { return .usageError("\(flag) needs a value") }
@@ -128,7 +135,31 @@ enum Arguments {
         if c.pollMilliseconds >= c.leaseMilliseconds {
             return .usageError("--poll-ms must be shorter than --lease-ms")
         }
+        if let problem = listenerProblem(c) { return .usageError(problem) }
         return .serve(c)
+    }
+
+    /// The first listener flag whose address cannot be used, in words; nil when all can.
+    /// Checked here, before the data directory is created or recovered and before any socket
+    /// is bound, so that `--tcp 7390` (no host) is a usage error like any other.
+    static func listenerProblem(_ c: DaemonConfiguration) -> String? {
+        for path in c.unixPaths {
+            do throws(SocketAddress.ParseError) { _ = try SocketAddress.unixPath(path) } catch {
+                return "--unix \(path): \(error.reason)"
+            }
+        }
+        for (flag, texts) in [("--tcp", c.tcpAddresses), ("--http", c.httpAddresses)] {
+            for text in texts {
+                let address: SocketAddress
+                do throws(SocketAddress.ParseError) { address = try SocketAddress.hostPort(text) } catch {
+                    return "\(flag) \(text): \(error.reason) (for example \(flag) 127.0.0.1:\(flag == "--tcp" ? 7300 : 7380))"
+                }
+                if !address.isLoopback && !c.allowRemote {
+                    return "\(flag) \(text) is not a loopback address: pass --allow-remote to accept connections from other hosts"
+                }
+            }
+        }
+        return nil
     }
 
     static let valueFlags: Set<String> = [

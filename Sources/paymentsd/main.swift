@@ -1,8 +1,12 @@
 // paymentsd: the long-running daemon (§5, §7). See `paymentsd --help`.
+import PaymentsFormat
 import PaymentsJournal
 import PaymentsPlatform
 import PaymentsReplication
 import PaymentsServer
+
+// The process's start as /metrics reports it (process_start_time_seconds): read first thing.
+_ = ProcessMetrics.startWallClock
 
 func say(_ fd: FileDescriptor, _ text: String) { try? fd.writeAll(Array(text.utf8)) }
 
@@ -16,6 +20,8 @@ func complain(_ text: String) {
 switch Arguments.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help:
     say(.standardOutput, Arguments.usage)
+case .version:
+    say(.standardOutput, PaymentsVersion.line("paymentsd"))
 case .usageError(let message):
     complain("paymentsd: \(message)\n(paymentsd --help lists the options)\n")
     Environment.exit(2)

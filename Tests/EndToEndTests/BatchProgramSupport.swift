@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import PaymentsTestSupport
 
@@ -28,11 +29,11 @@ func makeTemporaryDirectory() throws -> URL {
 /// Runs `payments` with `arguments`, standard input from `stdin` (empty when nil), and collects
 /// both outputs through files, so no pipe can fill up and block the child.
 /// With `feed`, standard input is a pipe written by `feed` while the program runs (short reads).
+/// A run longer than `timeoutSeconds` is killed (a feed blocked on it then fails) and the test fails.
 func runPayments(
     _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil, feed: ((FileHandle) throws -> Void)? = nil,
-    stdoutPath: String? = nil
+    stdoutPath: String? = nil, timeoutSeconds: Double = 60
 ) throws -> RunResult {
-    let feedPipe = Pipe()
     let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let inURL = dir.appendingPathComponent("stdin"), outURL = dir.appendingPathComponent("stdout"),
@@ -40,28 +41,40 @@ func runPayments(
     try (stdin ?? Data()).write(to: inURL)
     try Data().write(to: outURL)
     try Data().write(to: errURL)
-    let input = try FileHandle(forReadingFrom: inURL)
-    let output = try FileHandle(forWritingTo: stdoutPath.map { URL(fileURLWithPath: $0) } ?? outURL), error = try FileHandle(forWritingTo: errURL)
-    defer { try? input.close(); try? output.close(); try? error.close() }
-
-    let process = Process()
-    process.executableURL = paymentsBinary
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    process.standardInput = feed == nil ? input : feedPipe
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
+    var program = paymentsBinary.path, programArguments = arguments
+    if let directory {   // `payments` resolves relative paths from its working directory
+        program = "/bin/sh"
+        programArguments = ["-c", "cd \"$0\" && exec \"$@\"", directory.path, paymentsBinary.path] + arguments
+    }
+    var pipeEnds: [Int32] = [-1, -1]
+    if feed != nil { guard closeOnExecPipe(&pipeEnds) == 0 else { throw RunFailure("pipe: errno \(errno)") } }
+    let process: ChildProcess
+    do {
+        process = try ChildProcess(
+            program, programArguments, stdinPath: feed == nil ? inURL.path : nil,
+            stdinDescriptor: feed == nil ? nil : pipeEnds[0], stdoutPath: stdoutPath ?? outURL.path, stderrPath: errURL.path)
+    } catch {
+        if feed != nil { close(pipeEnds[0]); close(pipeEnds[1]) }
+        throw error
+    }
     if let feed {
+        close(pipeEnds[0])
         // Should the child die early, a write to its pipe must fail, not kill the test runner.
         signal(SIGPIPE, SIG_IGN)
-        try feed(feedPipe.fileHandleForWriting)
-        try feedPipe.fileHandleForWriting.close()
+        process.killIfRunning(after: timeoutSeconds)
+        let writer = FileHandle(fileDescriptor: pipeEnds[1], closeOnDealloc: false)
+        defer { close(pipeEnds[1]) }
+        try feed(writer)
     }
-    process.waitUntilExit()
-    #expect(process.terminationReason == .exit, "payments was killed by a signal")
+    try process.wait(seconds: timeoutSeconds, for: "for payments to finish")
+    #expect(!process.exitedBySignal, "payments was killed by signal \(process.terminationStatus)")
     return RunResult(
         status: process.terminationStatus, stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
+}
+
+struct RunFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 

@@ -273,7 +273,7 @@ extension DaemonEndToEnd {
                 group.enter()
                 thread.start()
             }
-            group.wait()
+            #expect(group.wait(timeout: .now() + DaemonBackground.timeoutSeconds) == .success, "clients still running")
             #expect(failures.list.isEmpty, "\(failures.list)")
             // Each client deposited 1.25 + 2.25 + ... + 50.25 = 1275 + 12.5 = 1287.5.
             var expected = ["client,available,held,total,locked"]
@@ -423,8 +423,10 @@ extension DaemonEndToEnd {
     }
 }
 
-/// Runs `body` on its own thread; `wait()` rethrows what it threw.
+/// Runs `body` on its own thread; `wait()` rethrows what it threw, or throws when it is still
+/// running after `seconds` (its sockets have time limits of their own, so it ends by itself).
 final class DaemonBackground: @unchecked Sendable {
+    static let timeoutSeconds = 120.0
     private let done = DispatchSemaphore(value: 0)
     private var error: Error?
 
@@ -436,8 +438,10 @@ final class DaemonBackground: @unchecked Sendable {
         thread.start()
     }
 
-    func wait() throws {
-        done.wait()
+    func wait(seconds: Double = DaemonBackground.timeoutSeconds) throws {
+        guard done.wait(timeout: .now() + seconds) == .success else {
+            throw DaemonTestError("background work still running after \(Int(seconds)) s")
+        }
         if let error { throw error }
     }
 }

@@ -57,16 +57,20 @@ final class DaemonScratch: @unchecked Sendable {
 }
 
 /// One running `paymentsd` on a data directory, listening on a Unix socket and an ephemeral
-/// TCP port (never HTTP). Its standard error goes to a file the test can read.
+/// TCP port (never HTTP). Its standard error goes to a file the test can read. Every wait for
+/// it is bounded, and it dies with the test process (`ChildProcess`).
 final class DaemonProcess: @unchecked Sendable {
     let dataDirectory: String
     let socketPath: String
     let logPath: String
-    let process = Process()
+    let process: ChildProcess
     private(set) var tcpPort: UInt16 = 0
 
     /// How long a start may take before the test fails (a debug build on a busy machine).
     static let startTimeoutSeconds = 60.0
+    /// How long a stop (SIGTERM: answer, sync, snapshot) may take before the daemon is killed
+    /// and the test fails.
+    static let stopTimeoutSeconds = 60.0
 
     /// Starts the daemon and returns once it logged "ready" and accepts connections.
     init(dataDirectory: String, socketPath: String, fsync: String = "always", extra: [String] = []) throws {
@@ -74,12 +78,10 @@ final class DaemonProcess: @unchecked Sendable {
         self.socketPath = socketPath
         logPath = socketPath + ".log." + String(UInt32.random(in: 0...UInt32.max))
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = DaemonBinaries.paymentsd
-        process.arguments = ["--data-dir", dataDirectory, "--unix", socketPath, "--tcp", "127.0.0.1:0", "--fsync", fsync] + extra
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(
+            DaemonBinaries.paymentsd.path,
+            ["--data-dir", dataDirectory, "--unix", socketPath, "--tcp", "127.0.0.1:0", "--fsync", fsync] + extra,
+            stderrPath: logPath)
         try waitUntilReady()
     }
 
@@ -89,14 +91,11 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.kill(signal: SIGKILL, andWaitSeconds: 10)
         try? FileManager.default.removeItem(atPath: logPath)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
     var unixAddress: SocketAddress { .unix(path: socketPath) }
     var tcpAddress: SocketAddress { try! SocketAddress.hostPort("127.0.0.1:\(tcpPort)") }
@@ -128,18 +127,19 @@ final class DaemonProcess: @unchecked Sendable {
         return nil
     }
 
-    /// SIGTERM, then waits; returns the exit status.
+    /// SIGTERM, then waits (at most `stopTimeoutSeconds`: then it is killed and the test
+    /// fails); returns the exit status.
     @discardableResult
-    func terminate() -> Int32 {
-        kill(pid, SIGTERM)
-        process.waitUntilExit()
+    func terminate(sourceLocation: SourceLocation = #_sourceLocation) -> Int32 {
+        process.signal(SIGTERM)
+        process.waitUntilExit(seconds: Self.stopTimeoutSeconds, for: "for paymentsd to stop after SIGTERM", sourceLocation: sourceLocation)
         return process.terminationStatus
     }
 
-    /// SIGKILL, then waits.
-    func crash() {
-        kill(pid, SIGKILL)
-        process.waitUntilExit()
+    /// SIGKILL, then waits (bounded).
+    func crash(sourceLocation: SourceLocation = #_sourceLocation) {
+        process.signal(SIGKILL)
+        process.waitUntilExit(seconds: 10, for: "for paymentsd to die of SIGKILL", sourceLocation: sourceLocation)
     }
 
     /// Resident memory in KiB from /proc/PID/status.
@@ -267,15 +267,18 @@ final class DaemonClient: @unchecked Sendable {
 }
 
 /// Runs a program to its end with standard input from a file (or nothing) and captures its
-/// output through files (no pipe can fill up).
+/// output through files (no pipe can fill up). A program still running after `timeoutSeconds`
+/// is killed and the test fails.
 struct DaemonRun {
     var status: Int32
     var stdout: String
     var stderr: String
 
+    static let timeoutSeconds = 60.0
+
     static func run(
         _ program: URL, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil,
-        in scratch: DaemonScratch
+        timeoutSeconds: Double = DaemonRun.timeoutSeconds, in scratch: DaemonScratch
     ) throws -> DaemonRun {
         let tag = String(UInt64.random(in: 0...UInt64.max))
         let outPath = scratch.file("out." + tag), errPath = scratch.file("err." + tag)
@@ -285,15 +288,14 @@ struct DaemonRun {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)
         }
-        let p = Process()
-        p.executableURL = program
-        p.arguments = arguments
-        if let environment { p.environment = environment }
-        p.standardInput = stdin.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        p.waitUntilExit()
+        let p = try ChildProcess(
+            program.path, arguments, environment: environment, stdinPath: stdin, stdoutPath: outPath, stderrPath: errPath)
+        do {
+            try p.wait(seconds: timeoutSeconds, for: "for it to finish")
+        } catch {
+            let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            throw DaemonTestError("\(error)\nits standard error:\n\(err.suffix(2000))")
+        }
         return DaemonRun(
             status: p.terminationStatus,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",

@@ -29,14 +29,8 @@ struct FullDiskTests {
             try? FileManager.default.removeItem(atPath: path)
         }
         static func run(_ tool: String, _ arguments: [String]) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tool)
-            process.arguments = arguments
-            try process.run()
-            let deadline = Date().addingTimeInterval(30)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); throw DaemonTestError("\(tool) hung") }
-            guard process.terminationStatus == 0 else { throw DaemonTestError("\(tool) \(arguments) failed") }
+            let status = try ChildProcess(tool, arguments).wait(seconds: 30, for: "for \(tool) to finish")
+            guard status == 0 else { throw DaemonTestError("\(tool) \(arguments) failed") }
         }
         /// Writes a filler file until the disk is full, then gives back `leave` bytes.
         func fill(leaving leave: Int) throws {

@@ -318,7 +318,7 @@ import Testing
         let one = try d.request("GET", "/clients")
         #expect(one.body.count > 150_000)
         func peakRSSKiB() throws -> Int {
-            let status = try String(contentsOfFile: "/proc/\(d.process.processIdentifier)/status", encoding: .utf8)
+            let status = try String(contentsOfFile: "/proc/\(d.pid)/status", encoding: .utf8)
             let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") })
             return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])!
         }

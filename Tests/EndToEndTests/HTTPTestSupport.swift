@@ -26,11 +26,12 @@ func httpTestTemporaryDirectory() throws -> String {
 }
 
 /// A running `paymentsd` with a Unix line-protocol socket and an HTTP listener on
-/// 127.0.0.1:<a free port>. Stopped (SIGKILL if still running) when released.
+/// 127.0.0.1:<a free port>. Stopped (SIGKILL if still running) when released; every wait for
+/// it is bounded and it dies with the test process (`ChildProcess`).
 final class HTTPTestDaemon {
     let directory: String
     let extraArguments: [String]
-    private(set) var process: Process
+    private(set) var process: ChildProcess?
     private(set) var port: UInt16 = 0
     private var ownsDirectory: Bool
 
@@ -45,28 +46,21 @@ final class HTTPTestDaemon {
         self.directory = try directory ?? httpTestTemporaryDirectory()
         ownsDirectory = directory == nil
         extraArguments = arguments
-        process = Process()
         try start()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        process?.kill(signal: SIGKILL, andWaitSeconds: 10)
         if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     private func start() throws {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer { try? log.close() }
-        try log.seekToEnd()
-        process = Process()
-        process.executableURL = httpTestDaemonBinary
-        process.arguments = ["--data-dir", dataDirectory, "--unix", unixSocketPath, "--http", "127.0.0.1:0"] + extraArguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = log
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let logLengthBefore = (try? Data(contentsOf: URL(fileURLWithPath: logPath)).count) ?? 0
-        try process.run()
+        process = try ChildProcess(
+            httpTestDaemonBinary.path,
+            ["--data-dir", dataDirectory, "--unix", unixSocketPath, "--http", "127.0.0.1:0"] + extraArguments,
+            stderrPath: logPath)
         port = try waitForPort(after: logLengthBefore)
         try waitUntilConnectable()
     }
@@ -81,7 +75,7 @@ final class HTTPTestDaemon {
                 let digits = line[r.upperBound...].prefix { $0.isNumber }
                 if let port = UInt16(digits) { return port }
             }
-            guard process.isRunning else { throw HTTPTestFailure("paymentsd exited at start: \(self.log)") }
+            guard isRunning else { throw HTTPTestFailure("paymentsd exited at start: \(self.log)") }
             usleep(5_000)
         }
         throw HTTPTestFailure("paymentsd did not log its HTTP port: \(self.log)")
@@ -96,25 +90,28 @@ final class HTTPTestDaemon {
         throw HTTPTestFailure("cannot connect to paymentsd on port \(port)")
     }
 
-    var isRunning: Bool { process.isRunning }
+    var isRunning: Bool { process?.isRunning ?? false }
+    var pid: Int32 { process?.pid ?? -1 }
 
     /// SIGKILL: no shutdown, no snapshot; what is acknowledged must be in the journal.
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill9(sourceLocation: SourceLocation = #_sourceLocation) {
+        process?.signal(SIGKILL)
+        process?.waitUntilExit(seconds: 10, for: "for paymentsd to die of SIGKILL", sourceLocation: sourceLocation)
     }
 
-    /// SIGTERM and wait; returns the exit status.
+    /// SIGTERM and wait (at most a minute: then it is killed and the test fails); returns the
+    /// exit status.
     @discardableResult
-    func stop() -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+    func stop(sourceLocation: SourceLocation = #_sourceLocation) -> Int32 {
+        guard let process else { return -1 }
+        process.signal(SIGTERM)
+        process.waitUntilExit(seconds: 60, for: "for paymentsd to stop after SIGTERM", sourceLocation: sourceLocation)
         return process.terminationStatus
     }
 
     /// Starts again on the same data directory (after `kill9` or `stop`); the port changes.
     func restart() throws {
-        if process.isRunning { kill9() }
+        if isRunning { kill9() }
         try start()
     }
 
@@ -160,17 +157,10 @@ func httpTestRunCurl(_ arguments: [String], stdin: Data?, scratch: String) throw
     try (stdin ?? Data()).write(to: inURL)
     try Data().write(to: outURL)
     try Data().write(to: errURL)
-    let input = try FileHandle(forReadingFrom: inURL)
-    let output = try FileHandle(forWritingTo: outURL), error = try FileHandle(forWritingTo: errURL)
-    defer { try? input.close(); try? output.close(); try? error.close() }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["curl", "-s", "--max-time", "\(Int(httpTestPatienceSeconds))"] + arguments
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    process.waitUntilExit()
+    let process = try ChildProcess(
+        "/usr/bin/env", ["curl", "-s", "--max-time", "\(Int(httpTestPatienceSeconds))"] + arguments,
+        stdinPath: inURL.path, stdoutPath: outURL.path, stderrPath: errURL.path)
+    try process.wait(seconds: httpTestPatienceSeconds + 10, for: "for curl to finish")
     return HTTPTestCurlResult(
         status: process.terminationStatus, stdout: try Data(contentsOf: outURL), stderr: try Data(contentsOf: errURL))
 }
@@ -281,6 +271,8 @@ final class HTTPTestSocket {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         setReceiveTimeout(seconds: httpTestPatienceSeconds)
+        var tv = timeval(tv_sec: Int(httpTestPatienceSeconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { close() }

@@ -204,36 +204,10 @@ enum FailoverRun {
     static let timeoutSeconds = 30.0
 
     static func paymentsctl(_ arguments: [String], socketEnvironment: String?, in scratch: DaemonScratch) throws -> DaemonRun {
-        let tag = String(UInt64.random(in: 0...UInt64.max))
-        let outPath = scratch.file("out." + tag), errPath = scratch.file("err." + tag)
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-        }
         var environment = ProcessInfo.processInfo.environment
         environment["PAYMENTSD_SOCKET"] = socketEnvironment
-        let p = Process()
-        p.executableURL = DaemonBinaries.paymentsctl
-        p.arguments = arguments
-        p.environment = environment
-        p.standardInput = FileHandle.nullDevice
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while p.isRunning && Date() < deadline { usleep(5_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            throw DaemonTestError("paymentsctl \(arguments) did not finish within \(timeoutSeconds) s")
-        }
-        p.waitUntilExit()
-        return DaemonRun(
-            status: p.terminationStatus,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return try DaemonRun.run(
+            DaemonBinaries.paymentsctl, arguments, environment: environment, timeoutSeconds: timeoutSeconds, in: scratch)
     }
 }
 
@@ -248,6 +222,10 @@ final class FailoverFakeDaemon: @unchecked Sendable {
         case notPaymentsd
         /// Reads and records, never answers.
         case nothing
+        /// `OK` to the first `count` request lines, nothing to the rest; closes once the client
+        /// has sent everything (its half-close), like a daemon that dies between reading a batch
+        /// and answering it.
+        case okToFirst(Int)
     }
 
     static let pollMilliseconds: Int32 = 20
@@ -327,15 +305,17 @@ final class FailoverFakeDaemon: @unchecked Sendable {
             connection.pending.removeFirst(newline + 1)
             let header = line.lowercased().filter { $0 != " " && $0 != "\t" } == "type,client,tx,amount"
             if line.trimmingCharacters(in: .whitespaces).isEmpty || header { continue }
-            lock.lock(); received.append(line); lock.unlock()
-            if let reply = reply(to: line) { Self.send(reply + "\n", on: fd) }
+            lock.lock(); received.append(line); let index = received.count; lock.unlock()
+            if let reply = reply(to: line, index: index) { Self.send(reply + "\n", on: fd) }
         }
         return true
     }
 
-    private func reply(to line: String) -> String? {
+    /// The answer to the `index`th line received (from 1).
+    private func reply(to line: String, index: Int) -> String? {
         switch answer {
         case .nothing: return nil
+        case .okToFirst(let count): return index <= count ? "OK" : nil
         case .notPaymentsd: return "HTTP/1.1 400 Bad Request"
         case .standby:
             switch line.uppercased() {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PaymentsCore
 import PaymentsFormat
+import PaymentsPlatform
 import Testing
 
 /// `paymentsctl` (SPEC §6) against a live and a stopped daemon, the same input through the
@@ -203,6 +204,26 @@ extension DaemonEndToEnd {
             daemon = try DaemonProcess(in: scratch)
             let recovered = Int(daemonStats(try DaemonClient(daemon.unixAddress).ask("STATS"))["applied"] ?? "") ?? -1
             #expect(recovered >= applied, "recovered \(recovered), paymentsctl saw \(applied) acknowledged")
+        }
+
+        /// `send` against a server that reads every line but answers only some before it closes:
+        /// the lines left without a reply are not acknowledged (exit 3, one line naming how
+        /// many), although all input was sent. Over a Unix socket and TCP.
+        @Test func sendWhenTheServerAnswersPartAndCloses() throws {
+            let scratch = DaemonScratch()
+            let lines = (1...10).map { "deposit,1,\($0),1" }
+            let file = scratch.write("in.csv", "type,client,tx,amount\n" + lines.joined(separator: "\n") + "\n")
+            for (i, address) in [SocketAddress.unix(path: scratch.file("part.sock")), try .hostPort("127.0.0.1:0")].enumerated() {
+                let server = try FailoverFakeDaemon(address, answer: .okToFirst(4))
+                defer { server.stop() }
+                let target = i == 0 ? ["--unix", server.path] : ["--tcp", server.path]
+                let send = try FailoverRun.paymentsctl(target + ["send", file], socketEnvironment: nil, in: scratch)
+                #expect(send.status == 3, "\(target): \(send.stdout)\(send.stderr)")
+                #expect(send.stdout == "applied 4, rejected 0, malformed 0\n", "\(target)")
+                #expect(send.stderr.split(separator: "\n").count == 1, "\(target): \(send.stderr)")
+                #expect(send.stderr.contains("6 line(s) sent were not acknowledged"), "\(target): \(send.stderr)")
+                #expect(server.lines == lines, "\(target): the server did not read every line")
+            }
         }
 
         /// The pipes a user types: `nc -U -N`, `nc -N` over TCP, and `socat`.

@@ -60,19 +60,9 @@ struct SnapshotScheduleTests {
         image[image.count - 5] ^= 0x10
         try Data(image).write(to: URL(fileURLWithPath: newest))
 
-        let verify = Process()
-        verify.executableURL = DaemonBinaries.paymentsd
-        verify.arguments = ["verify", "--data-dir", data]
-        let out = Pipe()
-        verify.standardOutput = out
-        verify.standardError = out
-        try verify.run()
-        let deadline = Date().addingTimeInterval(30)
-        while verify.isRunning && Date() < deadline { usleep(10_000) }
-        if verify.isRunning { kill(verify.processIdentifier, SIGKILL) }
-        verify.waitUntilExit()
-        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(verify.terminationStatus == 2, "\(report)")
+        let verify = try DaemonRun.run(DaemonBinaries.paymentsd, ["verify", "--data-dir", data], timeoutSeconds: 30, in: scratch)
+        let report = verify.stdout + verify.stderr
+        #expect(verify.status == 2, "\(report)")
         #expect(report.contains(snaps.first!), "verify names the snapshot it would load: \(report)")
 
         let again = try DaemonProcess(dataDirectory: data, socketPath: scratch.file("b.sock"))

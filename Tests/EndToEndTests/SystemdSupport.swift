@@ -141,45 +141,30 @@ final class SystemdNotifySocket: @unchecked Sendable {
     }
 }
 
-/// A process started by the test, its standard error in a file.
+/// A process started by the test, its standard error in a file; it dies with the test
+/// process, and every wait for it is bounded (`ChildProcess`).
 final class SystemdProcess {
-    let process = Process()
+    let process: ChildProcess
     let stderrPath: String
 
     /// `extraEnvironment` is added to this process's environment for the child only.
     init(executable: String, arguments: [String], extraEnvironment: [String: String] = [:], stderrPath: String) throws {
         self.stderrPath = stderrPath
-        if !extraEnvironment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
-        }
+        let environment = extraEnvironment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 }
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
+        process = try ChildProcess(executable, arguments, environment: environment, stderrPath: stderrPath)
     }
 
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-    }
+    deinit { process.kill(signal: SIGKILL, andWaitSeconds: 10) }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { process.signal(number) }
 
-    /// The exit status, or nil (after a SIGKILL) when it did not exit within `seconds`.
+    /// The exit status, or nil (after a SIGKILL to its group) when it did not exit within `seconds`.
     func waitForExit(seconds: Double = 15) -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning {
-            signal(SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
+        try? process.wait(seconds: seconds, for: "to exit")
     }
 }
 
@@ -253,6 +238,7 @@ final class SystemdClient {
             if connecting(fd) == 0 {
                 var timeout = timeval(tv_sec: 10, tv_usec: 0)
                 setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 self.fd = fd
                 return
             }

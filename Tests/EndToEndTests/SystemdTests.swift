@@ -221,7 +221,7 @@ import Testing
         #expect(complaints.isEmpty, "\(complaints.joined(separator: "\n"))")
 
         let service = try String(contentsOf: systemdUnitsDirectory.appendingPathComponent("paymentsd.service"), encoding: .utf8)
-        for setting in ["Type=notify", "WatchdogSec=", "StateDirectory=paymentsd", "RuntimeDirectory=paymentsd",
+        for setting in ["Type=notify", "WatchdogSec=", "StateDirectory=paymentsd",
                         "ProtectSystem=strict", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
                         "LimitNOFILE=4096", "Restart=on-failure", "ExecStart=/usr/local/bin/paymentsd\n"] {
             #expect(service.contains(setting), "paymentsd.service lacks \(setting)")

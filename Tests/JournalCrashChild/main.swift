@@ -24,6 +24,10 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// The test that started us: should it die before killing us, we are adopted by another
+/// process and stop (a child never outlives its test run).
+let parent = getppid()
+
 let args = CommandLine.arguments
 guard args.count >= 2 else { fail("usage: journal-crash-child DIR [SEGMENT_BYTES]") }
 let segmentBytes = args.count > 2 ? Int(args[2]) ?? 65536 : 65536
@@ -36,6 +40,7 @@ do throws(JournalError) {
     var batches = 0
     var state = SplitMix64(seed: UInt64(getpid()))
     while journal.lastLSN < maxRecords {
+        if getppid() != parent { fail("the test process is gone") }
         let count = Int(state.next() % 300) + 1
         for _ in 0..<count {
             let lsn = journal.lastLSN + 1

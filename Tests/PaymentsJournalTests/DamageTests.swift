@@ -3,13 +3,18 @@ import Testing
 @testable import PaymentsJournal
 
 @Suite struct DamageTests {
-    /// Cutting the file anywhere inside the last record loses exactly that record, with a warning.
+    /// Cutting the file anywhere inside the last record loses exactly that record, with a warning,
+    /// and the torn bytes are gone from the file: the next record, shorter and different from the
+    /// one torn, lands right after record 30 with nothing after it. (Writing back the very bytes
+    /// that were torn off would hide a recovery that forgot to truncate.)
     @Test func tornTailAtEveryByteOfTheLastRecord() throws {
         let dir = TempDir()
         try makeJournal(dir, count: 31)   // record 31 carries 8 + 31 % 32 = 39 payload bytes
         let seg = dir.file(dir.segmentNames()[0])
         let pristine = fileBytes(seg)
         let lastStart = recordOffsets(pristine).last!
+        let replacement: [UInt8] = [0xEE, 0x31]
+        let expected = Array(pristine[..<lastStart]) + framedRecord(replacement)
         for cut in lastStart..<pristine.count {
             writeFileBytes(seg, Array(pristine[..<cut]))
             let journal = try Journal.open(JournalOptions(directory: dir.path))
@@ -17,10 +22,73 @@ import Testing
             #expect(journal.recovery.truncatedBytes == cut - lastStart)
             #expect(journal.recovery.truncatedFile == seg || cut == lastStart)
             expectTestRecords(try replayAll(journal), first: 1, last: 30)
-            try appendTestRecords(journal, through: 31)   // appending continues right after the cut
+            try replacement.withUnsafeBytes { raw in try journal.append(raw) }   // right after the cut
             try journal.close()
-            #expect(fileBytes(seg) == pristine)
+            let image = fileBytes(seg)
+            #expect(image == expected, "cut at \(cut): \(image.count) bytes, \(expected.count) expected (torn bytes left?)")
+            let again = try Journal.open(JournalOptions(directory: dir.path))
+            #expect(again.recovery.truncatedBytes == 0, "cut at \(cut): \(again.recovery.warnings)")
+            let records = try replayAll(again)
+            #expect(records.count == 31 && records.last?.1 == replacement, "cut at \(cut)")
+            try again.close()
         }
+    }
+
+    /// What a power cut can leave behind (the file grew, its data never arrived): the last
+    /// records read back as zeros, followed by more zeros. Zeros never pass as records (a zero
+    /// length with a zero checksum is not an empty record): the whole tail is cut, the records
+    /// before it stay, and appending continues right after them.
+    @Test(arguments: [(0, 7), (0, 8), (0, 4096), (1, 0), (3, 8), (5, 4000)])
+    func zeroFilledTailIsCut(zeroedRecords: Int, extraZeros: Int) throws {
+        let dir = TempDir()
+        try makeJournal(dir, count: 40)
+        let seg = dir.file(dir.segmentNames()[0])
+        let pristine = fileBytes(seg)
+        let keptEnd = zeroedRecords == 0 ? pristine.count : recordOffsets(pristine)[40 - zeroedRecords]
+        let image = Array(pristine[..<keptEnd]) + [UInt8](repeating: 0, count: pristine.count - keptEnd + extraZeros)
+        writeFileBytes(seg, image)
+        let kept = UInt64(40 - zeroedRecords)
+        let journal = try Journal.open(JournalOptions(directory: dir.path))
+        #expect(journal.recovery.lastLSN == kept)
+        #expect(journal.recovery.truncatedBytes == image.count - keptEnd)
+        #expect(journal.recovery.warnings.contains { $0.contains(seg) }, "\(journal.recovery.warnings)")
+        expectTestRecords(try replayAll(journal), first: 1, last: kept)
+        try appendTestRecords(journal, through: kept + 2)
+        try journal.close()
+        let again = try Journal.open(JournalOptions(directory: dir.path))
+        #expect(again.recovery.truncatedBytes == 0)
+        expectTestRecords(try replayAll(again), first: 1, last: kept + 2)
+        try again.close()
+        #expect(fileBytes(seg).count == keptEnd + framedRecord(testPayload(kept + 1)).count
+            + framedRecord(testPayload(kept + 2)).count)
+    }
+
+    /// A stored checksum of 0 is compared like any other, never taken as "not checksummed": with
+    /// intact records after it, the record is damage (named by file and offset, nothing
+    /// changed); as the last record, a torn tail that is cut.
+    @Test func recordWithChecksumZero() throws {
+        let dir = TempDir()
+        try makeJournal(dir, count: 30)
+        let seg = dir.file(dir.segmentNames()[0])
+        let pristine = fileBytes(seg)
+        let offsets = recordOffsets(pristine)
+        for record in [0, 12] {
+            var image = pristine
+            for i in 4..<8 { image[offsets[record] + i] = 0 }
+            writeFileBytes(seg, image)
+            let found = damage { _ = try Journal.open(JournalOptions(directory: dir.path)) }
+            #expect(found?.file == seg && found?.offset == offsets[record], "record \(record + 1): \(String(describing: found))")
+            #expect(fileBytes(seg) == image)
+            #expect(Journal.verify(directory: dir.path).outcome == .damaged)
+        }
+        var image = pristine
+        for i in 4..<8 { image[offsets[29] + i] = 0 }
+        writeFileBytes(seg, image)
+        let journal = try Journal.open(JournalOptions(directory: dir.path))
+        #expect(journal.recovery.lastLSN == 29)
+        #expect(journal.recovery.truncatedBytes == pristine.count - offsets[29])
+        try journal.close()
+        #expect(fileBytes(seg) == Array(pristine[..<offsets[29]]))
     }
 
     /// A checksum-failing last record with nothing after it is a torn tail too.

@@ -27,13 +27,13 @@ import Testing
         let journal = try Journal.open(JournalOptions(directory: dir.path))
         let committer = try GroupCommitter(journal: journal, policy: .always)
         try appendTestRecords(journal, through: 10)
-        try committer.waitDurable(10)
+        try withTimeLimit("waitDurable(10)") { try committer.waitDurable(10) }
         try appendTestRecords(journal, through: 20)
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)
         #expect(dup2(pipeFDs[0], journal.currentFD.rawValue) >= 0)   // fdatasync on a pipe: EINVAL
         close(pipeFDs[0]); close(pipeFDs[1])
-        #expect(throws: JournalError.self) { try committer.waitDurable(20) }
+        #expect(throws: JournalError.self) { try withTimeLimit("waitDurable(20)") { try committer.waitDurable(20) } }
         #expect(committer.failure != nil)
         #expect(committer.durableLSN == 10)
         #expect(throws: JournalError.self) { try journal.flush() }

@@ -12,8 +12,9 @@ import PaymentsPlatform
             try appendTestRecords(journal, through: UInt64(round) * 200)
             committer.requestSync()
             if round % 10 == 0 {
-                let durable = try committer.waitDurable(journal.lastLSN)
-                #expect(durable >= journal.lastLSN)
+                let target = journal.lastLSN
+                let durable = try withTimeLimit("waitDurable(\(target))") { try committer.waitDurable(target) }
+                #expect(durable >= target)
             }
         }
         #expect(committer.failure == nil)
@@ -29,34 +30,34 @@ import PaymentsPlatform
         let dir = TempDir()
         let journal = try Journal.open(JournalOptions(directory: dir.path))
         let committer = try GroupCommitter(journal: journal, policy: policy)
-        let wake = EventFD(descriptor: committer.wakeDescriptor)
         for round in 1...5 {
             try appendTestRecords(journal, through: UInt64(round) * 1000)
             let target = journal.lastLSN
             committer.requestExplicitSync()
-            while committer.durableLSN < target {
-                try wake.waitReadable()
-                committer.acknowledgeWakeup()
-            }
+            try waitForWakes(committer, "sync through \(target) after an explicit request") { committer.durableLSN >= target }
             #expect(committer.durableLSN == target)
         }
         committer.stop()
         try journal.close()
     }
 
-    /// Under `.periodic` the committer syncs by itself, without being asked.
+    /// Under `.periodic` the committer syncs by itself, without being asked, again and again:
+    /// records flushed and never requested become durable within a few periods, and the loop
+    /// is woken for each batch. (Waits are bounded: a committer that never syncs fails here.)
     @Test func periodicSyncsWithoutRequests() throws {
         let dir = TempDir()
         let journal = try Journal.open(JournalOptions(directory: dir.path))
         let committer = try GroupCommitter(journal: journal, policy: .periodic, periodNanoseconds: 5_000_000)
-        try appendTestRecords(journal, through: 100)
-        let wake = EventFD(descriptor: committer.wakeDescriptor)
-        while committer.durableLSN < 100 {
-            try wake.waitReadable()
-            committer.acknowledgeWakeup()
+        defer { committer.stop(); try? journal.close() }
+        #expect(committer.durableLSN == 0)
+        for round: UInt64 in 1...3 {
+            try appendTestRecords(journal, through: round * 100)
+            committer.requestSync()   // a no-op under `.periodic`: only the period may sync
+            try waitForWakes(committer, "periodic sync through \(round * 100)") { committer.durableLSN >= round * 100 }
+            #expect(committer.durableLSN == round * 100)
         }
-        committer.stop()
-        try journal.close()
+        #expect(committer.syncCount >= 3)
+        #expect(committer.failure == nil)
     }
 
     /// Appending while syncs are in flight, across many roll-overs, never publishes an LSN whose
@@ -73,7 +74,8 @@ import PaymentsPlatform
             #expect(durable >= last && durable <= journal.lastLSN)
             last = durable
         }
-        try committer.waitDurable(journal.lastLSN)
+        let target = journal.lastLSN
+        try withTimeLimit("waitDurable(\(target))") { try committer.waitDurable(target) }
         committer.stop()
         try journal.close()
         let again = try Journal.open(JournalOptions(directory: dir.path, segmentBytes: 2048))

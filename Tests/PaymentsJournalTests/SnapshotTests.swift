@@ -35,12 +35,17 @@ import Testing
         let pending = try journal.prepareSnapshot(throughLSN: 1500)
         let payload = Self.payload
         let failure = SnapshotTestBox()
+        let written = DispatchSemaphore(value: 0)
         let thread = try PosixThread { [journal] in
             do { try payload.withUnsafeBytes { try journal.writeSnapshot(pending, payload: $0) } } catch {
                 failure.error = error
             }
+            written.signal()
         }
         try appendTestRecords(journal, through: 2600)
+        guard written.wait(timeout: .now() + journalTestPatienceSeconds) == .success else {
+            throw JournalTestTimeout(description: "writeSnapshot did not return within \(journalTestPatienceSeconds) s")
+        }
         thread.join()
         #expect(failure.error == nil)
         try journal.finishSnapshot(pending)

@@ -70,6 +70,13 @@ func makeJournal(_ dir: TempDir, count: UInt64, segmentBytes: Int = 64 << 20) th
     try journal.close()
 }
 
+/// `payload` framed as a segment holds it: length, checksum, payload.
+func framedRecord(_ payload: [UInt8]) -> [UInt8] {
+    var frame = [UInt8](repeating: 0, count: RecordFraming.headerBytes) + payload
+    frame.withUnsafeMutableBytes { RecordFraming.seal($0.baseAddress!, length: payload.count) }
+    return frame
+}
+
 /// Byte offsets of each record in a segment image.
 func recordOffsets(_ image: [UInt8]) -> [Int] {
     var offsets: [Int] = []
@@ -93,4 +100,72 @@ enum FileManagerShim {
 func damage(_ body: () throws -> Void) -> (file: String, offset: Int, reason: String)? {
     do { try body() } catch let JournalError.damaged(file, offset, reason) { return (file, offset, reason) } catch { return nil }
     return nil
+}
+
+/// Upper bound on any wait in these tests: reached only when something is broken.
+let journalTestPatienceSeconds = 20.0
+
+/// A wait that ran out of time, naming what it waited for.
+struct JournalTestTimeout: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Waits on the committer's wake descriptor, as the daemon's loop does, until `condition`
+/// holds; throws naming `what` after `seconds`.
+func waitForWakes(
+    _ committer: GroupCommitter, _ what: String, seconds: Double = journalTestPatienceSeconds,
+    until condition: () -> Bool
+) throws {
+    let deadline = MonotonicClock.milliseconds() + UInt64(seconds * 1000)
+    while !condition() {
+        let now = MonotonicClock.milliseconds()
+        guard now < deadline else { throw JournalTestTimeout(description: "no \(what) within \(seconds) s") }
+        var entries = [PollEntry(committer.wakeDescriptor, read: true, write: false)]
+        _ = try Poll.wait(&entries, timeoutMilliseconds: Int32(min(deadline - now, 1000)))
+        committer.acknowledgeWakeup()
+    }
+}
+
+/// Runs `body` (a call that blocks until another thread acts, such as `waitDurable`) on a
+/// thread of its own and waits for it at most `seconds`; throws naming `what` when it is still
+/// blocked then (the thread is left behind: the test fails instead of hanging the suite).
+func withTimeLimit<T: Sendable>(
+    _ what: String, seconds: Double = journalTestPatienceSeconds, _ body: @escaping @Sendable () throws -> T
+) throws -> T {
+    let box = TimeLimitBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        box.result = Result { try body() }
+        done.signal()
+    }.start()
+    guard done.wait(timeout: .now() + seconds) == .success, let result = box.result else {
+        throw JournalTestTimeout(description: "\(what) did not return within \(seconds) s")
+    }
+    return try result.get()
+}
+
+/// What `withTimeLimit`'s thread hands back; read only after the semaphore says it is set.
+final class TimeLimitBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
+
+/// `pipe2(fds, O_CLOEXEC)` (left out of Swift's Glibc module as a GNU extension: looked up at
+/// run time): no child spawned by another thread meanwhile can inherit either end.
+func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pipe2") else { return -1 }
+    return fds.withUnsafeMutableBufferPointer { unsafeBitCast(symbol, to: Pipe2.self)($0.baseAddress!, O_CLOEXEC) }
+}
+
+/// Closes every descriptor from `lowest` up in a spawned child:
+/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+, looked up at run time), else one
+/// close action per descriptor open now.
+func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
+        return
+    }
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
 }

@@ -73,7 +73,7 @@ import PaymentsServer
         defer { server.stop() }
         let client = try TestClient(.unix(path: server.unixPath))
         try client.send("HOLD\none\ntwo\n")
-        while server.handler.record.withLock({ $0.lines }) < 3 { usleep(1000) }
+        try waitFor("3 lines handled") { server.handler.record.withLock({ $0.lines }) >= 3 }
         try client.fd.setNonBlocking()
         var byte = [UInt8](repeating: 0, count: 16)
         #expect(throws: SystemError.self) {
@@ -150,7 +150,7 @@ import PaymentsServer
         let server = try TestServer()
         let client = try TestClient(.unix(path: server.unixPath))
         try client.send("HOLD\nlast\n")
-        while server.handler.record.withLock({ $0.lines }) < 2 { usleep(1000) }
+        try waitFor("2 lines handled") { server.handler.record.withLock({ $0.lines }) >= 2 }
         server.requestStop()
         try server.releaseEvent.signal()
         #expect(try client.readToEnd() == "HELD\nlast\n")

@@ -4,10 +4,16 @@ import PaymentsPlatform
 import PaymentsServer
 
 @Suite struct OutputBufferTests {
-    /// A connected pair of Unix stream sockets: what one writes, the other reads.
+    /// A connected pair of Unix stream sockets: what one writes, the other reads. A blocking
+    /// read or write gives up after 20 s (the test fails instead of hanging).
     func socketPair() -> (FileDescriptor, FileDescriptor) {
         var fds: [Int32] = [0, 0]
         precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        for fd in fds {
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
     }
 

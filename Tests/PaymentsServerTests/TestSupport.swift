@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import PaymentsPlatform
 import PaymentsServer
+import Testing
 
 /// A short private directory under /tmp: Unix socket paths must stay under 108 bytes.
 func makeTemporaryDirectory() -> String {
@@ -14,6 +15,21 @@ func makeTemporaryDirectory() -> String {
 }
 
 func removeDirectory(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+
+/// A wait that ran out of time, naming what it waited for.
+struct TestTimeout: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every millisecond; throws naming `what` once `seconds` have passed.
+func waitFor(_ what: String, seconds: Double = 20, _ condition: () -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        guard Date() < deadline else { throw TestTimeout("\(what): not within \(seconds) s") }
+        usleep(1_000)
+    }
+}
 
 /// What the test handler saw, read by the test thread after (or while) the loop runs.
 struct HandlerRecord {
@@ -126,10 +142,13 @@ final class TestServer: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Asks the loop to stop gracefully and waits for `run()` to return.
+    /// Asks the loop to stop gracefully and waits (20 s at most) for `run()` to return.
     func stop() {
         requestStop()
-        finished.wait()
+        guard finished.wait(timeout: .now() + 20) == .success else {
+            Issue.record("the event loop did not stop within 20 s")
+            return   // its thread still uses the loop and the descriptors: leave them
+        }
         try? stopEvent.close()
         try? releaseEvent.close()
         removeDirectory(directory)
@@ -146,9 +165,19 @@ final class TestClient {
         fd = try Socket.connect(to: address)
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd.rawValue, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd.rawValue, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     deinit { try? fd.close() }
+
+    /// Whether reply bytes are here or arrive within `milliseconds`: the check that nothing
+    /// was sent yet.
+    func hasInput(withinMilliseconds milliseconds: Int32 = 20) -> Bool {
+        if !buffered.isEmpty { return true }
+        var entries = [PollEntry(fd, read: true, write: false)]
+        guard let ready = try? Poll.wait(&entries, timeoutMilliseconds: milliseconds) else { return true }
+        return ready > 0
+    }
 
     func send(_ text: String) throws { try fd.writeAll(Array(text.utf8)) }
 
