@@ -294,33 +294,14 @@ enum OperatorRun {
     /// Runs paymentsctl to its end (killed, and the test failed, after `timeoutSeconds`) with
     /// `stdin` as its standard input (empty when nil) and without `$PAYMENTSD_SOCKET`.
     static func paymentsctl(_ arguments: [String], stdin: String? = nil, in scratch: DaemonScratch) throws -> DaemonRun {
-        let tag = String(UInt64.random(in: 0...UInt64.max))
-        let outPath = scratch.file("out." + tag), errPath = scratch.file("err." + tag), inPath = scratch.file("in." + tag)
-        for path in [outPath, errPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        let inPath = scratch.file("in." + String(UInt64.random(in: 0...UInt64.max)))
         _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
-        defer { for path in [outPath, errPath, inPath] { try? FileManager.default.removeItem(atPath: path) } }
+        defer { try? FileManager.default.removeItem(atPath: inPath) }
         var environment = ProcessInfo.processInfo.environment
         environment["PAYMENTSD_SOCKET"] = nil
-        let p = Process()
-        p.executableURL = DaemonBinaries.paymentsctl
-        p.arguments = arguments
-        p.environment = environment
-        p.standardInput = FileHandle(forReadingAtPath: inPath)
-        p.standardOutput = FileHandle(forWritingAtPath: outPath)
-        p.standardError = FileHandle(forWritingAtPath: errPath)
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while p.isRunning && Date() < deadline { usleep(5_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            throw DaemonTestError("paymentsctl \(arguments) did not finish within \(timeoutSeconds) s")
-        }
-        p.waitUntilExit()
-        return DaemonRun(
-            status: p.terminationStatus,
-            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        return try DaemonRun.run(
+            DaemonBinaries.paymentsctl, arguments, stdin: inPath, environment: environment, timeoutSeconds: timeoutSeconds,
+            in: scratch)
     }
 
     /// The port of "listening on 127.0.0.1:PORT (http)".

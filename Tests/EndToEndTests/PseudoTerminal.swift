@@ -4,14 +4,15 @@ import Glibc
 /// A program run on a pseudo-terminal, as a person at a terminal runs it: what it reads from
 /// the terminal is typed into the master side (the terminal echoes it, and turns Ctrl-D at
 /// the start of a line into the end of input); what it writes there is read back. Every wait
-/// has a deadline; the program is killed if it is still running when the value goes away.
+/// has a deadline; the program is killed if it is still running when the value goes away, or
+/// when the test process ends (`ChildProcess`).
 final class PseudoTerminalProcess: @unchecked Sendable {
     /// How long any one wait may take before the test fails.
     static let timeoutSeconds = 30.0
     /// One poll of the master side.
     static let pollMilliseconds: Int32 = 50
 
-    let process = Process()
+    let process: ChildProcess
     private let master: Int32
     private var received: [UInt8] = []
     /// How much of the output earlier waits have consumed.
@@ -34,34 +35,30 @@ final class PseudoTerminalProcess: @unchecked Sendable {
             throw DaemonTestError("ptsname_r failed")
         }
         let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let slave = open(path, O_RDWR | O_NOCTTY)
+        let slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)   // dup2 in the child clears it on 0, 1, 2
         guard slave >= 0 else {
             close(master)
             throw DaemonTestError("cannot open the terminal side: \(String(cString: strerror(errno)))")
         }
-        let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
-        process.executableURL = program
-        process.arguments = arguments
-        process.standardInput = terminal
-        process.standardError = terminal
-        process.standardOutput = stdoutPath.flatMap { FileHandle(forWritingAtPath: $0) } ?? terminal
-        do { try process.run() } catch {
+        do {
+            process = try ChildProcess(
+                program.path, arguments, stdinDescriptor: slave, stdoutPath: stdoutPath,
+                stdoutDescriptor: stdoutPath == nil ? slave : nil, stderrDescriptor: slave)
+        } catch {
+            close(slave)
             close(master)
             throw error
         }
         // Only the child holds the terminal side now: once it exits, reads give EIO.
-        try? terminal.close()
+        close(slave)
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.kill(signal: SIGKILL, andWaitSeconds: 10)
         close(master)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// Everything the program wrote to the terminal so far (and the echo of what was typed),
     /// with the terminal's `\r\n` turned back into `\n`.
@@ -113,7 +110,6 @@ final class PseudoTerminalProcess: @unchecked Sendable {
             }
             if !readOnce() { usleep(10_000) }
         }
-        process.waitUntilExit()
         while readOnce() {}
         return process.terminationStatus
     }
