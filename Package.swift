@@ -46,6 +46,8 @@ let package = Package(
             path: "Benchmarks/journal-bench"),
         // Shared by tests, the crash child and the benchmark stream: a seeded generator.
         .target(name: "PaymentsTestSupport", path: "Tests/PaymentsTestSupport"),
+        // The tests' child processes: bounded waits, and none outlives the test process.
+        .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(
@@ -61,13 +63,13 @@ let package = Package(
             name: "ReplicationTests",
             dependencies: [
                 "PaymentsPostgres", "PaymentsReplication", "PaymentsJournal", "paymentsd", "paymentsctl",
-                "PaymentsTestSupport", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
+                "PaymentsTestSupport", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat", "ChildProcessSupport",
             ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
-                "PaymentsTestSupport",
+                "PaymentsTestSupport", "ChildProcessSupport",
             ]),
     ]
 )

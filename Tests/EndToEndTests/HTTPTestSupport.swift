@@ -3,6 +3,7 @@
 // responses, account listings and the Prometheus text format. Names start with `HTTPTest` so
 // that other files of this target can add their own helpers freely.
 
+import ChildProcessSupport
 import Foundation
 import Testing
 

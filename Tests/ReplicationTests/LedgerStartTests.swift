@@ -1,3 +1,4 @@
+import ChildProcessSupport
 import Foundation
 import Glibc
 import PaymentsPostgres
@@ -19,16 +20,13 @@ struct LedgerStartTests {
 
     /// `paymentsd verify --journal`: exit status and output.
     static func verify(_ uri: String, ledger: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = Replicated.binary("paymentsd")
-        process.arguments = ["verify", "--journal", uri, "--ledger", ledger]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        try Replicated.waitFor("paymentsd verify to finish") { !process.isRunning }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, text)
+        let output = Replicated.scratch() + "/out"
+        defer { try? FileManager.default.removeItem(atPath: (output as NSString).deletingLastPathComponent) }
+        let process = try ChildProcess(
+            Replicated.binary("paymentsd").path, ["verify", "--journal", uri, "--ledger", ledger],
+            stdoutPath: output, stderrPath: output)
+        let status = try process.wait(seconds: 60, for: "paymentsd verify to finish")
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     @Test("(d) a daemon with an empty data directory rebuilds from the snapshots and batches in PostgreSQL")

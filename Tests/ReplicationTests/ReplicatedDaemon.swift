@@ -1,3 +1,4 @@
+import ChildProcessSupport
 import Foundation
 import Glibc
 import PaymentsCore
@@ -83,7 +84,8 @@ enum Replicated {
 
 /// One `paymentsd --journal` process on a Unix socket and an HTTP port.
 final class ReplicatedDaemon: @unchecked Sendable {
-    let process = Process()
+    /// In a process group of its own, killed when the test process ends however it ends.
+    let process: ChildProcess
     let directory: String
     let node: String
     var socketPath: String { directory + "/d.sock" }
@@ -94,25 +96,16 @@ final class ReplicatedDaemon: @unchecked Sendable {
     init(uri: String, node: String, extra: [String] = [], waitReady: Bool = true) throws {
         directory = Replicated.scratch()
         self.node = node
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = Replicated.binary("paymentsd")
-        process.arguments = [
-            "--journal", uri, "--node-name", node, "--data-dir", directory + "/data", "--unix", socketPath,
+        let arguments = [
+            "--journal", uri, "--node-name", node, "--data-dir", directory + "/data", "--unix", directory + "/d.sock",
             "--http", "127.0.0.1:0", "--lease-ms", "2000",
         ] + extra
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(Replicated.binary("paymentsd").path, arguments, stderrPath: directory + "/log")
         if waitReady { try waitUntilReady() }
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        _ = process.kill(signal: SIGKILL, andWaitSeconds: 30)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -134,13 +127,11 @@ final class ReplicatedDaemon: @unchecked Sendable {
 
     /// Waits for the exit (bounded) and returns the status.
     func waitExit(seconds: Double = 60) throws -> Int32 {
-        try Replicated.waitFor("\(node) to exit", seconds: seconds) { !process.isRunning }
-        return process.terminationStatus
+        try process.wait(seconds: seconds, for: "\(node) to exit")
     }
 
     func crash() {
-        kill(pid, SIGKILL)
-        process.waitUntilExit()
+        _ = process.kill(signal: SIGKILL, andWaitSeconds: 30)
     }
 
     /// One request and its reply lines (up to the blank line for DUMP, one line otherwise).

@@ -1,9 +1,8 @@
 import Foundation
 import Glibc
 import Synchronization
-import Testing
 
-// The programs the end-to-end tests start (paymentsd, paymentsctl, payments, curl, sh,
+// The programs the tests start (paymentsd, paymentsctl, payments, curl, sh,
 // systemd-socket-activate), with two promises no test can break:
 //
 // - Every wait for one has a time limit: past it the child's process group is killed and the
@@ -21,15 +20,15 @@ import Testing
 
 /// A child process in a process group of its own. Standard input, output and error come from
 /// files (or /dev/null, or a descriptor for a pipe); no other descriptor is inherited.
-final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: @unchecked Sendable {
     /// How long a wait may last when the caller names no limit: reached only when something is broken.
-    static let defaultTimeoutSeconds = 60.0
+    public static let defaultTimeoutSeconds = 60.0
 
-    let pid: pid_t
+    public let pid: pid_t
     /// `pid`, under the name Foundation's `Process` gives it.
-    var processIdentifier: pid_t { pid }
+    public var processIdentifier: pid_t { pid }
     /// The program and its arguments, for messages.
-    let command: String
+    public let command: String
     private let lock = NSLock()
     private var waitStatus: Int32?
 
@@ -37,7 +36,7 @@ final class ChildProcess: @unchecked Sendable {
     /// (nil: inherit it). Standard input is `stdinDescriptor` (a pipe's or a terminal's end),
     /// else the file `stdinPath`, else /dev/null; standard output and error likewise, their files
     /// appended to (created if missing).
-    init(
+    public init(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         stdinPath: String? = nil, stdinDescriptor: Int32? = nil, stdoutPath: String? = nil,
         stdoutDescriptor: Int32? = nil, stderrPath: String? = nil, stderrDescriptor: Int32? = nil
@@ -92,17 +91,17 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: State
 
     /// Whether the child has not exited yet (reaps it when it has).
-    var isRunning: Bool { reap(blocking: false) == nil }
+    public var isRunning: Bool { reap(blocking: false) == nil }
 
     /// The exit code, or the number of the signal that ended it (as Foundation's `Process`
     /// reports it); -1 while it runs.
-    var terminationStatus: Int32 {
+    public var terminationStatus: Int32 {
         guard let status = reap(blocking: false) else { return -1 }
         return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
     }
 
     /// Whether a signal ended it (false while it runs).
-    var exitedBySignal: Bool {
+    public var exitedBySignal: Bool {
         guard let status = reap(blocking: false) else { return false }
         return status & 0x7f != 0
     }
@@ -110,7 +109,7 @@ final class ChildProcess: @unchecked Sendable {
     // MARK: Signals and waits
 
     /// Sends `number` to the child alone (not its group), unless it has exited.
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         lock.lock()
         defer { lock.unlock() }
         if waitStatus == nil { Glibc.kill(pid, number) }
@@ -119,7 +118,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits until the child exits; after `seconds` kills its group and throws naming `what`
     /// (what the test was waiting for). Returns `terminationStatus`.
     @discardableResult
-    func wait(seconds: Double = defaultTimeoutSeconds, for what: String = "to exit") throws -> Int32 {
+    public func wait(seconds: Double = defaultTimeoutSeconds, for what: String = "to exit") throws -> Int32 {
         let deadline = Date().addingTimeInterval(seconds)
         while reap(blocking: false) == nil {
             guard Date() < deadline else {
@@ -131,17 +130,10 @@ final class ChildProcess: @unchecked Sendable {
         return terminationStatus
     }
 
-    /// `wait` for call sites that cannot throw: a timeout is recorded as a test failure.
-    func waitUntilExit(
-        seconds: Double = defaultTimeoutSeconds, for what: String = "to exit", sourceLocation: SourceLocation = #_sourceLocation
-    ) {
-        do { try wait(seconds: seconds, for: what) } catch { Issue.record("\(error)", sourceLocation: sourceLocation) }
-    }
-
     /// Sends `number` to the child's whole group, then waits for the child at most `seconds`.
     /// Returns false when it is still there (stuck in the kernel: nothing more can be done).
     @discardableResult
-    func kill(signal number: Int32, andWaitSeconds seconds: Double) -> Bool {
+    public func kill(signal number: Int32, andWaitSeconds seconds: Double) -> Bool {
         lock.lock()
         if waitStatus == nil { Glibc.kill(-pid, number) }
         lock.unlock()
@@ -156,7 +148,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Kills the child's group (SIGKILL) once `seconds` have passed, if it is still running:
     /// for a test that feeds the child through a pipe, whose writes would block on a child that
     /// stopped reading. The test's own wait then returns.
-    func killIfRunning(after seconds: Double) {
+    public func killIfRunning(after seconds: Double) {
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
             guard let self, self.isRunning else { return }
             self.kill(signal: SIGKILL, andWaitSeconds: 0)
@@ -179,9 +171,9 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-struct ChildProcessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// The process groups of the children alive, and the watchdog that kills them once this
@@ -280,7 +272,7 @@ enum ChildRegistry {
 /// `pipe2(fds, O_CLOEXEC)`: both ends close-on-exec from the start, so a child spawned by
 /// another thread meanwhile cannot inherit them. (Swift's Glibc module leaves `pipe2` out, as
 /// a GNU extension: it is looked up at run time.)
-func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
+public func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
     typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
     guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pipe2") else { return -1 }
     return fds.withUnsafeMutableBufferPointer { unsafeBitCast(symbol, to: Pipe2.self)($0.baseAddress!, O_CLOEXEC) }
