@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(
             name: "PaymentsJournalTests",
-            dependencies: ["PaymentsJournal", "PaymentsPlatform", "journal-crash-child"]),
+            dependencies: ["PaymentsJournal", "PaymentsPlatform", "journal-crash-child", "ChildProcessSupport"]),
         .executableTarget(
             name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Tests/JournalCrashChild"),

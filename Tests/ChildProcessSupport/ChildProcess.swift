@@ -58,7 +58,7 @@ public final class ChildProcess: @unchecked Sendable {
                 posix_spawn_file_actions_addopen(&actions, target, path ?? "/dev/null", output, 0o600)
             }
         }
-        ChildRegistry.closeFrom(3, &actions)
+        closeFrom(3, &actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -255,18 +255,18 @@ enum ChildRegistry {
         s.directory = directory
         s.watchdogPipe = fds[1]   // never closed: its closing at our exit is the signal
     }
+}
 
-    /// Closes every descriptor from `lowest` up in the child: `posix_spawn_file_actions_addclosefrom_np`
-    /// (glibc 2.34+, looked up at run time), else one close action per descriptor open now.
-    static func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
-            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
-            return
-        }
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
+/// Closes every descriptor from `lowest` up in the child: `posix_spawn_file_actions_addclosefrom_np`
+/// (glibc 2.34+, looked up at run time), else one close action per descriptor open now.
+public func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
+        return
     }
+    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+    for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
 }
 
 /// `pipe2(fds, O_CLOEXEC)`: both ends close-on-exec from the start, so a child spawned by

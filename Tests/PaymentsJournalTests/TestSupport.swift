@@ -1,3 +1,4 @@
+import ChildProcessSupport
 import Foundation
 import Testing
 @testable import PaymentsJournal
@@ -149,23 +150,3 @@ final class TimeLimitBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }
 
-/// `pipe2(fds, O_CLOEXEC)` (left out of Swift's Glibc module as a GNU extension: looked up at
-/// run time): no child spawned by another thread meanwhile can inherit either end.
-func closeOnExecPipe(_ fds: inout [Int32]) -> Int32 {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "pipe2") else { return -1 }
-    return fds.withUnsafeMutableBufferPointer { unsafeBitCast(symbol, to: Pipe2.self)($0.baseAddress!, O_CLOEXEC) }
-}
-
-/// Closes every descriptor from `lowest` up in a spawned child:
-/// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+, looked up at run time), else one
-/// close action per descriptor open now.
-func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
-        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
-        return
-    }
-    let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-    for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
-}

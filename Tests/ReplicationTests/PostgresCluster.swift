@@ -1,3 +1,4 @@
+import ChildProcessSupport
 import Foundation
 import Glibc
 import PaymentsPostgres
@@ -298,18 +299,6 @@ extension PostgresCluster {
             let failed = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
             guard failed == 0 else { throw Failure("posix_spawn \(argv[0]): \(String(cString: strerror(failed)))") }
             return pid
-        }
-
-        /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+, not in Swift's Glibc module,
-        /// hence looked up at run time); without it, a close action for each descriptor open now.
-        private static func closeFrom(_ lowest: Int32, _ actions: inout posix_spawn_file_actions_t) {
-            typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-            if let symbol = dlsym(dlopen(nil, RTLD_NOW), "posix_spawn_file_actions_addclosefrom_np") {
-                _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest)
-                return
-            }
-            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-            for fd in open.compactMap(Int32.init) where fd >= lowest { posix_spawn_file_actions_addclose(&actions, fd) }
         }
 
         /// A new empty directory under /tmp (short: it holds a Unix socket), owned by `postgres`.
