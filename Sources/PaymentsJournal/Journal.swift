@@ -81,10 +81,17 @@ public final class Journal: DurableStore, @unchecked Sendable {
     private static func lockDirectory(_ directory: String) throws(JournalError) -> FileDescriptor {
         let file = path(directory, DirectoryListing.lockFileName)
         let fd = try io { () throws(SystemError) in try FileDescriptor.open(file, OpenFlags.readWrite | OpenFlags.create) }
-        let locked: Bool
-        do { locked = try fd.tryLockExclusive() } catch { try? fd.close(); throw .system(error) }
-        if !locked { try? fd.close(); throw .locked(directory: directory) }
-        return fd
+        // A lock can outlive its process by a moment: a process that is exiting, or a child
+        // spawned by any process that held it open and not yet at its exec, keeps a copy of the
+        // descriptor. Half a second of retries tells that from a second daemon, which holds it.
+        let deadline = MonotonicClock.nanoseconds() + 500_000_000
+        while true {
+            let locked: Bool
+            do { locked = try fd.tryLockExclusive() } catch { try? fd.close(); throw .system(error) }
+            if locked { return fd }
+            if MonotonicClock.nanoseconds() >= deadline { try? fd.close(); throw .locked(directory: directory) }
+            MonotonicClock.sleep(nanoseconds: 10_000_000)
+        }
     }
 
     private init(options: JournalOptions, recovery: Recovery, lockFile: FileDescriptor) throws(JournalError) {

@@ -11,4 +11,12 @@ public enum MonotonicClock {
     }
 
     public static func milliseconds() -> UInt64 { nanoseconds() / 1_000_000 }
+
+    /// Sleeps `nanoseconds` (resuming after a signal until the time is spent).
+    /// The corresponding C function is `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`.
+    public static func sleep(nanoseconds: UInt64) {
+        let until = Self.nanoseconds() + nanoseconds
+        var deadline = timespec(tv_sec: Int(until / 1_000_000_000), tv_nsec: Int(until % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+    }
 }

@@ -142,9 +142,5 @@ struct Backoff {
 
     mutating func reset() { nextMilliseconds = 100 }
 
-    mutating func sleep() {
-        let condition = PthreadCondition(), mutex = PthreadMutex()
-        let deadline = MonotonicClock.nanoseconds() + take() * 1_000_000
-        mutex.withLock { condition.wait(mutex, untilMonotonicNanoseconds: deadline) }
-    }
+    mutating func sleep() { MonotonicClock.sleep(nanoseconds: take() * 1_000_000) }
 }

@@ -37,23 +37,21 @@ import PaymentsPlatform
     static let patienceSeconds = 30.0
 
     /// Starts the child, reads `lines` durable reports (or sleeps, for 0), kills it, and returns
-    /// the highest LSN it reported durable. Every wait is bounded; the child, should this
-    /// process die first, exits by itself once it sees it has a new parent.
+    /// the highest LSN it reported durable. Every wait is bounded; the child is spawned through
+    /// `ChildProcess` (posix_spawn: no copy of this process's journal locks lingers in it), and
+    /// exits by itself, should this process die first, once it sees it has a new parent.
     private func runAndKill(_ dir: TempDir, after lines: Int, sleepMicroseconds: UInt32) throws -> UInt64 {
         var ends: [Int32] = [-1, -1]
         guard closeOnExecPipe(&ends) == 0 else { throw JournalTestTimeout(description: "pipe2: errno \(errno)") }
         defer { close(ends[0]) }
-        let pid: pid_t
+        let child: ChildProcess
         do {
-            pid = try spawnChild([Self.childURL.path, dir.path, String(Self.segmentBytes)], stdout: ends[1])
+            child = try ChildProcess(Self.childURL.path, [dir.path, String(Self.segmentBytes)], stdoutDescriptor: ends[1])
         } catch {
             close(ends[1])
             throw error
         }
         close(ends[1])
-        var status: Int32 = 0
-        var reaped = false
-        defer { if !reaped { kill(pid, SIGKILL); waitpid(pid, &status, 0) } }
         var output = Data()
         if lines == 0 { usleep(sleepMicroseconds) }
         let deadline = Date().addingTimeInterval(Self.patienceSeconds)
@@ -64,7 +62,7 @@ import PaymentsPlatform
             if chunk.isEmpty { break }
             output.append(chunk)
         }
-        kill(pid, SIGKILL)
+        child.signal(SIGKILL)
         let killed = Date().addingTimeInterval(Self.patienceSeconds)
         while true {
             guard let chunk = try Self.read(ends[0], until: killed) else {
@@ -73,45 +71,12 @@ import PaymentsPlatform
             if chunk.isEmpty { break }
             output.append(chunk)
         }
-        while waitpid(pid, &status, WNOHANG) != pid {
-            guard Date() < killed else { throw JournalTestTimeout(description: "the crash child outlived SIGKILL") }
-            usleep(1_000)
-        }
-        reaped = true
-        #expect(status & 0x7f == SIGKILL, "the child did not die of SIGKILL: wait status \(status)")
+        _ = try child.wait(seconds: Self.patienceSeconds, for: "the crash child to die of SIGKILL")
+        #expect(child.exitedBySignal && child.terminationStatus == SIGKILL, "the child did not die of SIGKILL")
         return lastCompleteNumber(output)
     }
 
     /// `posix_spawn` of the child with `stdout` as its standard output and no other descriptor.
-    /// Not Foundation's `Process`: between its fork and the child's exec, the child holds a copy
-    /// of every descriptor of this process, among them the `LOCK` files of journals that other
-    /// tests open and close meanwhile, and an `flock` held through such a copy makes the next
-    /// open of that journal fail as "in use". `posix_spawn` (vfork, then close-from-3 at once)
-    /// keeps that moment to almost nothing.
-    private func spawnChild(_ argv: [String], stdout: Int32) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        closeFrom(3, &actions)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t(), allSignals = sigset_t()
-        sigemptyset(&noSignals)
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let arguments = argv.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let failed = posix_spawn(&pid, argv[0], &actions, &attributes, arguments, environ)
-        guard failed == 0 else { throw JournalTestTimeout(description: "posix_spawn \(argv[0]): \(String(cString: strerror(failed)))") }
-        return pid
-    }
-
     /// What `fd` holds by `deadline`: bytes, empty at end of file, nil when nothing came in time.
     private static func read(_ fd: Int32, until deadline: Date) throws -> Data? {
         let left = deadline.timeIntervalSinceNow
