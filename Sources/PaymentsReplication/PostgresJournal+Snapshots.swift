@@ -47,7 +47,9 @@ extension PostgresJournal {
         }
     }
 
-    /// Blocks until `lsn` is committed; throws if this daemon stops leading first.
+    /// Blocks until `lsn` is committed; throws if this daemon stops leading first (or its
+    /// worker stopped before committing it: a final snapshot after the lease was given back
+    /// covers committed records only).
     func waitCommitted(_ lsn: UInt64) throws(JournalError) {
         try lock.withLock { () throws(JournalError) in
             while shared.durable < lsn && shared.failure == nil && !shared.stopping && shared.role == .leader {

@@ -227,13 +227,16 @@ public final class DurableEngine {
     }
 
     /// Stops the committer thread, syncs, snapshots and closes the journal (clean shutdown).
-    /// The snapshot comes before the committer stops: a store whose commits run on the
-    /// committer's thread (PostgreSQL) needs it to make the snapshot's records durable.
+    /// The local journal's snapshot comes before its committer stops. A replica's committer
+    /// stops first: a leader reads its commits in flight and gives the lease back, so that a
+    /// standby leads while this daemon stores its final snapshot (of committed records only,
+    /// through its own connection; any daemon may store a snapshot of a committed prefix).
     public func close(snapshot takeSnapshot: Bool) throws(JournalError) {
         if let job = inFlight {
             job.thread?.join()
             try finishSnapshot()
         }
+        if replica != nil { committer.stop() }
         do {
             if takeSnapshot && journal.shouldSnapshotOnClose { try snapshot() }
         } catch {
