@@ -1,7 +1,8 @@
 /// How a daemon reaches and shares a ledger in PostgreSQL (§8); every limit has a default.
 public struct PostgresJournalOptions: Sendable {
     /// A libpq URI or keyword string: several hosts, `target_session_attrs`, `sslmode`,
-    /// `PGPASSFILE` and the `PG*` variables work as they do for `psql`.
+    /// `PGPASSFILE` and the `PG*` variables work as they do for `psql`. Time limits it does not
+    /// name are added (`ConnectionDefaults`).
     public var conninfo: String
     /// The state the daemons share; several ledgers may live in one database.
     public var ledger: String
@@ -28,7 +29,7 @@ public struct PostgresJournalOptions: Sendable {
     public static let schemaName = "payments"
 
     public init(conninfo: String, ledger: String = "default", node: String, directory: String) {
-        self.conninfo = conninfo
+        self.conninfo = ConnectionDefaults.apply(to: conninfo)
         self.ledger = ledger
         self.node = node
         self.directory = directory

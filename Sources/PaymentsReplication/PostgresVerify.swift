@@ -9,7 +9,7 @@ public enum PostgresVerify {
     /// PostgreSQL cannot be reached or refuses the login.
     public static func run(conninfo: String, ledger: String) -> (status: Int32, report: String) {
         let connection: PostgresConnection
-        do { connection = try PostgresConnection.connect(conninfo) } catch { return (2, "PostgreSQL: \(error.message)") }
+        do { connection = try PostgresConnection.connect(ConnectionDefaults.apply(to: conninfo)) } catch { return (2, "PostgreSQL: \(error.message)") }
         defer { connection.close() }
         let reader = LedgerReader(connection: connection, ledger: ledger)
         do {
