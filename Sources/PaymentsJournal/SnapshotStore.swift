@@ -98,6 +98,9 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var role: Role
     /// Writes may be taken: leading, with a lease that this daemon's own clock says is still held.
     public var writable: Bool
+    /// Leading with a lease this daemon's own clock says may have run out: its state may be
+    /// behind a new leader's, so it answers no query about the ledger until it renews.
+    public var leaseLapsed: Bool = false
     public var epoch: UInt64
     /// The leader's node name as last seen ("" when unknown).
     public var leader: String

@@ -191,10 +191,13 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
 
     public var replicaStatus: ReplicaStatus {
         lock.withLock {
-            ReplicaStatus(
+            var status = ReplicaStatus(
                 role: shared.role, writable: isWritable, epoch: shared.epoch, leader: shared.leader,
                 appliedLSN: shared.role == .leader ? shared.durable : shared.appliedLSN,
                 storeLSN: max(shared.storeLSN, shared.durable), node: options.node)
+            status.leaseLapsed = shared.role == .leader && shared.promotion == nil
+                && MonotonicClock.nanoseconds() >= shared.leaseValidUntil
+            return status
         }
     }
 

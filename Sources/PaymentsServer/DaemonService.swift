@@ -194,13 +194,19 @@ final class DaemonService {
         }
     }
 
+    /// Set while this daemon leads with a lease its own clock says may have run out (§8: it
+    /// stops answering): queries about the ledger get `queryRefusal`, never possibly stale data.
+    private(set) var leaseLapsed = false
+    static let leaseLapsedReason = "the lease on the ledger is not held (PostgreSQL unreachable?)"
+
     /// Reads the replica's status after a wake and logs each change of role once.
     func refreshRole() {
         guard failure == nil, journalAvailable, let status = durable.replica?.replicaStatus else { return }
+        leaseLapsed = status.leaseLapsed
         let refusal: WriteRefusal? =
             switch (status.role, status.writable) {
             case (.standby, _): .standby(leader: status.leader)
-            case (.leader, false): .unavailable("the lease on the ledger is not held (PostgreSQL unreachable?)")
+            case (.leader, false): .unavailable(Self.leaseLapsedReason)
             case (.leader, true): nil
             }
         guard refusal != writeRefusal else { return }

@@ -35,6 +35,9 @@ struct HTTPRoutes {
             error(.methodNotAllowed, "method not allowed", headOnly: isHead, allow: allow)
         case .route(let route, let headOnly):
             var body: [UInt8] = []
+            if service.leaseLapsed, route.readsLedger {
+                return error(.serviceUnavailable, "journal unavailable: \(DaemonService.leaseLapsedReason)", headOnly: headOnly)
+            }
             switch route {
             case .healthz:
                 // A daemon that cannot write its journal is not healthy: load balancers notice.

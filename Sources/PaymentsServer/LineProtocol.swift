@@ -82,7 +82,10 @@ final class LineProtocol: ConnectionHandler {
             scratch.append(contentsOf: "BYE\n".utf8)
             connectionBatchEnded(connection)
             connection.closeAfterFlush()
-        case .get, .dump, .tx, .history, .stats, .ping, .help:
+        case .get, .dump, .tx, .history:
+            if service.leaseLapsed { return scratch.append(contentsOf: "ERR journal unavailable: \(DaemonService.leaseLapsedReason)\n".utf8) }
+            service.queries.answer(request, into: &scratch)
+        case .stats, .ping, .help:
             service.queries.answer(request, into: &scratch)
         }
     }

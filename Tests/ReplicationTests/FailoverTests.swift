@@ -152,4 +152,29 @@ struct FailoverTests {
         try Replicated.waitFor("the fresh standby to catch up") { try fresh.lsn() == taken.count }
         #expect(try fresh.dump() == Replicated.expectedDump(taken))
     }
+
+    @Test("PostgreSQL silent past the lease: the leader stops answering about the ledger, then resumes")
+    func silentPastTheLease() throws {
+        let server = try PostgresCluster.shared()
+        let proxy = try TCPProxy(to: server.port)
+        let ledger = "silent_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        let viaProxy = "postgresql://\(PostgresCluster.user):\(PostgresCluster.password)@127.0.0.1:\(proxy.port)/\(PostgresCluster.database)"
+        let a = try ReplicatedDaemon(uri: viaProxy, node: "a", extra: ["--ledger", ledger])
+        try a.waitForRole("leader")
+        #expect(try a.ask("deposit,1,1,2.5") == "OK")
+        #expect(try a.ask("GET 1") == "1,2.5000,0.0000,2.5000,false")
+
+        proxy.freeze()
+        let refused = "ERR journal unavailable: the lease on the ledger is not held (PostgreSQL unreachable?)"
+        try Replicated.waitFor("the leader to stop answering about the ledger", seconds: 20) { try a.ask("GET 1") == refused }
+        #expect(try a.ask("deposit,1,2,1") == refused)
+        #expect(try HTTPProbe.request(port: a.httpPort, "GET", "/clients/1").status == 503)
+        #expect(try a.ask("PING") == "PONG", "operational requests are still answered")
+        #expect(a.role() == "leader")
+
+        proxy.thaw()
+        try Replicated.waitFor("the lease to be renewed", seconds: 30) { try a.ask("GET 1") == "1,2.5000,0.0000,2.5000,false" }
+        #expect(try a.ask("deposit,1,3,1") == "OK")
+        #expect(try a.ask("GET 1") == "1,3.5000,0.0000,3.5000,false")
+    }
 }

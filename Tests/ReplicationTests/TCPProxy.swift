@@ -4,6 +4,7 @@ import Glibc
 /// A loopback TCP relay between the daemon and PostgreSQL that a test can cut: `cut()` first
 /// drops what the server sends (the commit happens, its answer never arrives: the outcome is
 /// unknown to the daemon), then closes every relayed connection. New connections pass again.
+/// `freeze()` holds every byte with the connections open, as a network gone silent does.
 final class TCPProxy: @unchecked Sendable {
     let port: Int
     private let listener: Int32
@@ -11,6 +12,7 @@ final class TCPProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var sockets: [Int32] = []
     private var dropping = false
+    private var frozen = false
     private var closed = false
 
     init(to targetPort: Int) throws {
@@ -65,6 +67,9 @@ final class TCPProxy: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             if fromServer && lock.withLock({ dropping }) { continue }
+            // Frozen: the bytes wait here, the connections stay open (a network that went silent).
+            var waited = 0
+            while lock.withLock({ frozen }) && waited < 60_000 { usleep(10_000); waited += 10 }
             var sent = 0
             while sent < n {
                 let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + sent, n - sent) }
@@ -87,6 +92,10 @@ final class TCPProxy: @unchecked Sendable {
         }
         for fd in open { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
+
+    /// Holds every byte in both directions, connections open, until `thaw()`.
+    func freeze() { lock.withLock { frozen = true } }
+    func thaw() { lock.withLock { frozen = false } }
 
     func shutdown() {
         let open = lock.withLock { () -> [Int32] in

@@ -21,6 +21,14 @@ public enum HTTPRoute: Sendable, Hashable {
     case metrics
     /// `GET /leader`: 200 where writes go, 503 elsewhere (for load balancers, as Patroni does).
     case leader
+
+    /// Answers from the ledger's state (refused by a leader whose lease may have run out).
+    var readsLedger: Bool {
+        switch self {
+        case .clients, .client, .clientTransactions, .transaction: true
+        default: false
+        }
+    }
 }
 
 /// What the router decided.
