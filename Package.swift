@@ -8,6 +8,8 @@
 //   PaymentsJournal   segments, records, CRC-32C, group commit, snapshots, recovery
 //   CLibPQ            the system's libpq (PostgreSQL's client library), reached through a module map
 //   PaymentsPostgres  the only module that calls libpq: one connection type, pipeline mode, typed errors
+//   CPaymentsTLS      the system's OpenSSL 3, and a few lines of C for what OpenSSL offers only as macros
+//   PaymentsTLS       the only module that calls OpenSSL: SHA-256, TLS contexts, non-blocking TLS sessions
 //   PaymentsReplication  the journal on PostgreSQL: batches, snapshots, ledger ownership (epoch, lease)
 //   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
 //   payments / paymentsd / paymentsctl   thin mains
@@ -23,6 +25,8 @@ let package = Package(
         .target(name: "PaymentsJournal", dependencies: ["PaymentsPlatform", "CPaymentsLinux"], exclude: ["FORMAT.md"]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq"),
         .target(name: "PaymentsPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "CPaymentsTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "PaymentsTLS", dependencies: ["CPaymentsTLS", "PaymentsPlatform"]),
         .target(
             name: "PaymentsReplication",
             dependencies: ["PaymentsPostgres", "PaymentsJournal", "PaymentsPlatform"]),
@@ -48,6 +52,11 @@ let package = Package(
         .target(name: "PaymentsTestSupport", path: "Tests/PaymentsTestSupport"),
         // The tests' child processes: bounded waits, and none outlives the test process.
         .target(name: "ChildProcessSupport", path: "Tests/ChildProcessSupport"),
+        // A test CA, server and client certificates made by the real `openssl` command.
+        .target(name: "TLSTestSupport", dependencies: ["ChildProcessSupport"], path: "Tests/TLSTestSupport"),
+        .testTarget(
+            name: "PaymentsTLSTests",
+            dependencies: ["PaymentsTLS", "PaymentsPlatform", "TLSTestSupport", "ChildProcessSupport"]),
         .testTarget(name: "PaymentsCoreTests", dependencies: ["PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(name: "PaymentsFormatTests", dependencies: ["PaymentsFormat", "PaymentsCore", "PaymentsTestSupport"]),
         .testTarget(
