@@ -9,8 +9,9 @@ import Glibc
 /// The socket stays the caller's: the session never closes it, and `deinit` frees only the
 /// `SSL`. A failed call leaves the session unusable (OpenSSL forbids going on): close the socket.
 ///
-/// Writes to a socket whose peer is gone raise `SIGPIPE` (OpenSSL writes with `write`, not
-/// `send(MSG_NOSIGNAL)`): a process using this type ignores `SIGPIPE` (`Signals.ignoreBrokenPipe()`).
+/// Writing to a socket whose peer is gone raises `SIGPIPE` (OpenSSL writes with `write`, not
+/// `send(MSG_NOSIGNAL)`), and so may a read, which answers a cut connection with an alert: a
+/// process using this type ignores `SIGPIPE` first (`Signals.ignoreBrokenPipe()`).
 public final class TLSSession: @unchecked Sendable {
     /// The `SSL`; holds a reference to its context's `SSL_CTX`.
     private let ssl: OpaquePointer

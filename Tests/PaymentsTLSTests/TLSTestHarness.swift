@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import PaymentsPlatform
 import PaymentsTLS
 import TLSTestSupport
@@ -23,18 +24,51 @@ enum Certificates {
     }
 }
 
+/// Contexts made from one set of certificates: a server showing its server certificate, a
+/// client trusting its CA.
+struct TestContexts {
+    let certificates: TestCertificates
+
+    init(_ certificates: TestCertificates) { self.certificates = certificates }
+
+    func server(clientCA: String? = nil) throws -> TLSContext {
+        try TLSContext.server(identity: Certificates.serverIdentity(certificates), clientCA: clientCA)
+    }
+
+    func client(identity: TLSIdentity? = nil) throws -> TLSContext {
+        try TLSContext.client(caFile: certificates.caCertificate, identity: identity)
+    }
+}
+
 struct TestTimeout: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
-/// A fresh directory under /tmp (short paths: Unix sockets go there too).
+/// A fresh directory under /tmp (short paths: Unix sockets go there too), removed with its
+/// files when the test process exits.
 func temporaryDirectory() throws -> String {
     var template = Array("/tmp/ptls.XXXXXX".utf8CString)
     guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
         throw SystemError(call: "mkdtemp", errno: errno)
     }
-    return String(cString: made)
+    let directory = String(cString: made)
+    TemporaryDirectories.add(directory)
+    return directory
+}
+
+enum TemporaryDirectories {
+    private static let made = Mutex<[String]>([])
+    private static let exitHook: Void = { atexit { TemporaryDirectories.removeAll() } }()
+
+    static func add(_ directory: String) {
+        _ = exitHook
+        made.withLock { $0.append(directory) }
+    }
+
+    private static func removeAll() {
+        for directory in made.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: directory) }
+    }
 }
 
 func writeFile(_ path: String, _ text: String) throws {
@@ -116,7 +150,8 @@ func transfer(
     var wantWrites = 0
     while received.count < bytes.count {
         var writeWant: TLSProgress?
-        if offset < pending.count {
+        // Write until the socket is full, so the reader has to make room.
+        writing: while offset < pending.count {
             switch try pending.withUnsafeBytes({ try writer.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
             case .wrote(let count):
                 offset += count
@@ -127,6 +162,7 @@ func transfer(
                 if held.count > 2 { held.removeFirst() }
                 pending = Array(pending[offset...])
                 offset = 0
+                break writing
             }
         }
         var readWant: TLSProgress? = .wantRead
