@@ -33,13 +33,13 @@ let package = Package(
         .target(
             name: "PaymentsServer",
             dependencies: [
-                "PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal", "PaymentsReplication",
+                "PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsJournal", "PaymentsReplication", "PaymentsTLS",
             ]),
         .executableTarget(
             name: "payments", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"]),
         .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer", "PaymentsReplication"]),
         .executableTarget(
-            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform"]),
+            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform", "PaymentsTLS"]),
         .executableTarget(
             name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Benchmarks/payments-bench"),
@@ -78,7 +78,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
-                "PaymentsTestSupport", "ChildProcessSupport",
+                "PaymentsTestSupport", "ChildProcessSupport", "TLSTestSupport",
             ]),
     ]
 )

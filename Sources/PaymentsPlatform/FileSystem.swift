@@ -32,6 +32,32 @@ public enum FileSystem {
         return Int(st.st_size)
     }
 
+    /// The permission bits (`st_mode & 0o7777`) of a file, following symbolic links (systemd's
+    /// credentials are often links). The corresponding C function is `stat`.
+    public static func permissionBits(_ path: String) throws(SystemError) -> UInt32 {
+        var st = Glibc.stat()
+        _ = try syscall("stat", path) { Glibc.fstatat(AT_FDCWD, path, &st, 0) }
+        return UInt32(st.st_mode) & 0o7777
+    }
+
+    /// A small file's whole contents (a token list, a certificate); refused past `limit` bytes,
+    /// so a wrong path to a large file fails clearly instead of filling memory.
+    public static func readWholeFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = try FileDescriptor.open(path, O_RDONLY)
+        defer { try? fd.close() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let result: Result<Int, SystemError> = chunk.withUnsafeMutableBytes { raw in
+                do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
+            }
+            let count = try result.get()
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+            if bytes.count > limit { throw SystemError(call: "read", subject: "\(path) (larger than \(limit) bytes)", errno: EFBIG) }
+        }
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = Glibc.stat()
         return Glibc.fstatat(AT_FDCWD, path, &st, 0) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

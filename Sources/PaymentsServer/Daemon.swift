@@ -1,3 +1,4 @@
+import Glibc
 import PaymentsJournal
 import PaymentsPlatform
 import PaymentsReplication
@@ -27,6 +28,10 @@ public final class Daemon {
         } catch where stoppedBeforeStart {
             log.info("stopped while waiting for PostgreSQL: \(error)")
             return 0
+        } catch .configuration(let message) {
+            log.error(message)
+            try? notifier.status("failed: \(message)")
+            return 2
         } catch .journal(let error) where error.needsOperator {
             log.error("\(error)")
             try? notifier.status("failed: \(error)")
@@ -42,7 +47,7 @@ public final class Daemon {
         Signals.ignoreBrokenPipe()
         // Blocked here, before the journal starts its thread, so every thread inherits the mask
         // and the signals arrive only through the descriptor.
-        let signals = try system { () throws(SystemError) in try SignalFD() }
+        let signals = try system { () throws(SystemError) in try SignalFD(signals: [SIGTERM, SIGINT, SIGHUP]) }
         do { notifier = try SystemdNotifier.fromEnvironment() } catch { throw .startup("NOTIFY_SOCKET: \(error)") }
         let passed: [SystemdListenFDs.PassedSocket]
         do { passed = try SystemdListenFDs.take() } catch { throw .startup("\(error)") }
@@ -65,13 +70,25 @@ public final class Daemon {
         let service = DaemonService(durable: durable, loop: loop, log: log)
         service.refreshRole()
         service.checkSpaceAtStart()
+        if let path = configuration.authFile {
+            do throws(AuthFile.LoadError) { service.tokens = Tokens(try AuthFile.load(path)) } catch {
+                throw .configuration(error.description)
+            }
+            log.info("auth file \(path): \(service.tokens!.file.entries.count) token(s)")
+        }
         let listeners = Listeners(configuration: configuration, service: service, log: log)
         try listeners.open(on: loop, passed: passed)
+        listeners.describeSecurity(loop)
+        try warnHourly(about: listeners.insecureRemoteListeners(loop), listeners, loop)
         try system { () throws(SystemError) in
             try loop.watch(durable.committer.wakeDescriptor) { _ in service.committerWoke() }
             try loop.watch(durable.snapshotDone.descriptor) { _ in service.snapshotWoke() }
-            try loop.watch(signals.descriptor) { [log, notifier] _ in
-                let taken = (try? signals.take()) ?? []
+            try loop.watch(signals.descriptor) { [log, notifier, configuration] _ in
+                var taken = (try? signals.take()) ?? []
+                if taken.contains(SIGHUP) {
+                    service.reload(configuration)
+                    taken.removeAll { $0 == SIGHUP }
+                }
                 guard !taken.isEmpty, !loop.isStopping else { return }
                 log.info("\(taken.map(Signals.name).joined(separator: ", ")): stopping; answering what was received")
                 try? notifier.stopping(status: "stopping: answering what was received")
@@ -163,6 +180,22 @@ public final class Daemon {
             }
         }
     }
+
+    /// §9: an `--insecure` remote listener is not something an operator forgets about.
+    func warnHourly(about insecure: [String], _ listeners: Listeners, _ loop: EventLoop) throws(DaemonError) {
+        guard !insecure.isEmpty else { return }
+        try system { () throws(SystemError) in
+            let timer = try TimerFD()
+            try timer.arm(initialNanoseconds: Self.insecureWarningNanoseconds, intervalNanoseconds: Self.insecureWarningNanoseconds)
+            timers.append(timer)
+            try loop.watch(timer.descriptor) { [log] _ in
+                _ = try? timer.drain()
+                for name in insecure { log.warning(listeners.insecureWarning(name)) }
+            }
+        }
+    }
+
+    static let insecureWarningNanoseconds: UInt64 = 3600 * 1_000_000_000
 
     /// How often the status line is refreshed when there is no watchdog to ping.
     static let statusIntervalNanoseconds: UInt64 = 5_000_000_000

@@ -21,6 +21,29 @@ public struct DaemonConfiguration: Sendable {
     public var segmentBytes = JournalOptions.defaultSegmentBytes
     /// Non-loopback TCP or HTTP addresses are refused unless this is set.
     public var allowRemote = false
+    /// `--insecure`: a non-loopback listener without tokens and TLS is served anyway, with a
+    /// warning at start and every hour (§9).
+    public var insecure = false
+    /// `--auth-file`: tokens and their roles (§9); TCP and HTTP listeners then require one.
+    public var authFile: String?
+    /// `--auth-unix`: Unix sockets require a token too (otherwise their file mode guards them).
+    public var authUnix = false
+    /// `--tls-cert`, `--tls-key`: TLS on every TCP and HTTP listener; `--tls-client-ca`: and
+    /// client certificates signed by this CA are required.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var tlsClientCA: String?
+
+    public var usesTLS: Bool { tlsCertificate != nil }
+
+    /// §9: a listener other hosts can reach needs both tokens and TLS, unless `--insecure`.
+    /// The refusal in words, naming `listening`; nil when it may be served.
+    public func remoteAccessProblem(listening: String) -> String? {
+        guard !insecure, authFile == nil || !usesTLS else { return nil }
+        let missing = [authFile == nil ? "--auth-file" : nil, usesTLS ? nil : "--tls-cert/--tls-key"].compactMap { $0 }
+        return "\(listening) is reachable from other hosts: it needs \(missing.joined(separator: " and ")) "
+            + "(or --insecure to serve it without them)"
+    }
     public var logLevel: LogLevel = .info
     /// `--journal URI`: the journal in PostgreSQL (§8) instead of files in the data directory.
     public var journalURI: String?

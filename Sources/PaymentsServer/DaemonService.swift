@@ -15,6 +15,28 @@ final class DaemonService {
     var queries: Queries { Queries(service: self) }
     /// How long the journal's syncs took, for `/metrics`.
     private(set) var syncLatency = LatencyHistogram()
+    /// `--auth-file`'s tokens (§9); nil when the daemon runs without tokens.
+    var tokens: Tokens?
+    /// Requests turned away for want of a token or a role, by listener and reason (`/metrics`).
+    private(set) var authFailures: [String: [AuthFailure: UInt64]] = [:]
+
+    /// SIGHUP (§9): the token list is read again. A file that no longer passes the checks
+    /// leaves the old list in force, and says why.
+    func reload(_ configuration: DaemonConfiguration) {
+        if let path = configuration.authFile {
+            do throws(AuthFile.LoadError) {
+                let file = try AuthFile.load(path)
+                if let tokens { tokens.replace(with: file) } else { tokens = Tokens(file) }
+                log.info("SIGHUP: auth file \(path) reloaded: \(file.entries.count) token(s)")
+            } catch {
+                log.error("SIGHUP: \(error); the tokens loaded before stay in force")
+            }
+        }
+    }
+
+    func countAuthFailure(_ failure: AuthFailure, on listener: Listener) {
+        authFailures[listener.displayName, default: [:]][failure, default: 0] += 1
+    }
 
     init(durable: DurableEngine, loop: EventLoop, log: Logger) {
         self.durable = durable

@@ -268,12 +268,15 @@ final class SnapshotJob: @unchecked Sendable {
 /// Why the daemon could not start or had to stop: one line for the operator.
 public enum DaemonError: Error, CustomStringConvertible {
     case startup(String)
+    /// A setting the operator must fix (a bad auth file, a listener refused by §9): exit 2,
+    /// which the systemd unit does not restart.
+    case configuration(String)
     case journal(JournalError)
     case system(SystemError)
 
     public var description: String {
         switch self {
-        case .startup(let message): message
+        case .startup(let message), .configuration(let message): message
         case .journal(let e): "journal: \(e)"
         case .system(let e): "\(e)"
         }

@@ -25,6 +25,8 @@ final class HTTPProtocol: ConnectionHandler {
         /// Requests wait in the parser because the responses before them passed the
         /// connection's high-water mark.
         var isStalled = false
+        /// The token this connection presented (§9), on listeners that require one.
+        var access = HTTPAccess()
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
@@ -89,6 +91,18 @@ final class HTTPProtocol: ConnectionHandler {
                 HTTPResponse.appendContinue(to: &scratch)
             case .request(let request):
                 session.idleSince = MonotonicClock.milliseconds()
+                if connection.listener.requiresAuth, let tokens = service.tokens, let denial = session.access.check(request, tokens) {
+                    service.countAuthFailure(denial.failure, on: connection.listener)
+                    let closing = !request.keepAlive || session.access.failures >= LineProtocol.maxAuthFailures
+                    HTTPResponse.appendError(
+                        denial.status, message: denial.message, close: closing, requestVersion: request.version,
+                        omitBody: request.method == .head, extraHeaders: routes.dateLine + denial.headers, to: &scratch)
+                    if closing {
+                        finish(connection, closing: true)
+                        return
+                    }
+                    continue
+                }
                 routes.respond(to: request, into: &scratch)
                 if !request.keepAlive {
                     finish(connection, closing: true)

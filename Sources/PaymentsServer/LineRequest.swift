@@ -14,6 +14,8 @@ enum LineRequest: Equatable {
     case tx(TransactionID)
     case history(ClientID)
     case sync, stats, ping, help, quit
+    /// `AUTH <token>` (§9): the token's bytes, empty when the line had none (or more than one word).
+    case auth([UInt8])
     /// A command word with arguments it does not take: the text after `ERR`.
     case usage(String)
     /// A single word that is neither a command nor a transaction type (`hello`, `PIGN`): a
@@ -33,6 +35,10 @@ enum LineRequest: Equatable {
             }
         }
         let a = words.next(), b = words.next(), extra = words.next() != nil
+        if command == .auth {
+            guard let a, b == nil else { return .auth([]) }
+            return .auth(Array(line[a]))
+        }
         func isJSON(_ r: Range<Int>?) -> Bool { r.map { line.equalsIgnoringCase($0, "json") } ?? false }
         switch command {
         case .get:
@@ -53,6 +59,8 @@ enum LineRequest: Equatable {
                 return .usage("usage: HISTORY <client 0-65535>")
             }
             return .history(ClientID(c))
+        case .auth:
+            return .auth([])
         case .sync, .stats, .ping, .help, .quit:
             guard a == nil else { return .usage("usage: \(command.word) takes no arguments") }
             switch command {
@@ -90,6 +98,7 @@ enum LineRequest: Equatable {
 
     /// The help text: one request per line.
     static let helpText = """
+        AUTH <token>                      first line on a listener that needs a token (§9)
         <type>,<client>,<tx>[,<amount>]   a transaction as CSV (or one JSON object per line)
         GET <client> [JSON]               one account
         DUMP [JSON]                       every account, then an empty line
@@ -106,7 +115,7 @@ enum LineRequest: Equatable {
 
 /// The command words, matched in any case.
 enum Command: CaseIterable {
-    case get, dump, tx, history, sync, stats, ping, help, quit
+    case get, dump, tx, history, sync, stats, ping, help, quit, auth
 
     var word: String {
         switch self {
@@ -119,6 +128,7 @@ enum Command: CaseIterable {
         case .ping: "PING"
         case .help: "HELP"
         case .quit: "QUIT"
+        case .auth: "AUTH"
         }
     }
 

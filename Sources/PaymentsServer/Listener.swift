@@ -67,6 +67,8 @@ public final class Listener {
     public let ownedSocketPath: String?
     /// A Unix socket (a path or an abstract name): it may use the loop's reserved connections.
     public let isUnix: Bool
+    /// Its connections must present a token (§9): set by the daemon when it opens the listener.
+    public var requiresAuth = false
     var token: UInt64 = 0
     var isClosed = false
 

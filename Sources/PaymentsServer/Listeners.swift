@@ -23,6 +23,12 @@ struct Listeners {
                 let listener = try system { () throws(SystemError) in
                     try loop.adopt(listening: socket.descriptor, socket.name == "http" ? http : lines)
                 }
+                if let address = listener.address, !address.isUnix, !address.isLoopback {
+                    if let problem = configuration.remoteAccessProblem(listening: "\(listener.displayName), passed by systemd,") {
+                        throw .configuration(problem)
+                    }
+                }
+                secure(listener)
                 log.info("listening on \(listener.displayName), passed by systemd as \(socket.name)")
             }
             return
@@ -51,7 +57,7 @@ struct Listeners {
             guard configuration.allowRemote else {
                 throw .startup("\(text) is not a loopback address: pass --allow-remote to accept connections from other hosts")
             }
-            log.warning("listening on \(text), reachable from other hosts: there is no authentication")
+            if isInsecure { log.warning(insecureWarning(text)) }
         }
         return parsed
     }
@@ -63,9 +69,42 @@ struct Listeners {
     func listen(_ loop: EventLoop, _ address: SocketAddress, _ config: ListenerConfiguration) throws(DaemonError) {
         do {
             let listener = try loop.listen(on: address, config)
+            secure(listener)
             log.info("listening on \(listener.displayName)")
         } catch {
             throw .startup("cannot listen on \(address): \(error.message)")
+        }
+    }
+
+    /// Tokens on every TCP and HTTP listener, and on Unix sockets with `--auth-unix` (§9).
+    func secure(_ listener: Listener) {
+        listener.requiresAuth = service.tokens != nil && (!listener.isUnix || configuration.authUnix)
+    }
+
+    /// What guards the listeners, in one log line after they are open (each listener's own
+    /// line keeps its form, `listening on ADDRESS (PROTOCOL)`, which scripts read).
+    func describeSecurity(_ loop: EventLoop) {
+        guard service.tokens != nil else { return }
+        let guarded = loop.listeners.filter(\.requiresAuth).map(\.displayName)
+        log.info("tokens required on \(guarded.isEmpty ? "no listener" : guarded.joined(separator: ", "))")
+    }
+
+    /// Remote listeners go without tokens or TLS: only possible with `--insecure`.
+    var isInsecure: Bool { configuration.authFile == nil || !configuration.usesTLS }
+
+    /// Logged at start for each remote listener served with `--insecure`, and every hour (§9).
+    func insecureWarning(_ listening: String) -> String {
+        let missing = [configuration.authFile == nil ? "tokens" : nil, configuration.usesTLS ? nil : "TLS"].compactMap { $0 }
+        return "\(listening) is reachable from other hosts without \(missing.joined(separator: " or ")) (--insecure): "
+            + "anyone who reaches it can move money\(configuration.usesTLS ? "" : " and read the traffic")"
+    }
+
+    /// The remote listeners served with `--insecure`, for the hourly warning.
+    func insecureRemoteListeners(_ loop: EventLoop) -> [String] {
+        guard isInsecure else { return [] }
+        return loop.listeners.compactMap { listener in
+            guard let address = listener.address, !address.isUnix, !address.isLoopback else { return nil }
+            return listener.displayName
         }
     }
 }

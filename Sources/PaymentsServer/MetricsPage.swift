@@ -18,6 +18,14 @@ enum MetricsPage {
             page.sample("payments_connections", labels: [("protocol", name)], value: service.loop.connectionCount(protocolName: name))
         }
         page.counter("payments_connections_refused_total", help: "Connections refused at the connection limit.", value: service.loop.rejectedConnectionCount)
+        if service.tokens != nil {
+            page.family("payments_auth_failures_total", type: .counter, help: "Requests refused for a missing or wrong token (required, failed) or a role that may not (forbidden), by listener.")
+            for (listener, counts) in service.authFailures.sorted(by: { $0.key < $1.key }) {
+                for reason in AuthFailure.allCases {
+                    page.sample("payments_auth_failures_total", labels: [("listener", listener), ("reason", reason.rawValue)], value: counts[reason] ?? 0)
+                }
+            }
+        }
         page.gauge("payments_journal_available", help: "1 while the journal takes writes, 0 while the disk is full.", value: service.journalAvailable ? 1 : 0)
         page.gauge("payments_journal_bytes", help: "Bytes in the journal's segment files.", value: durable.journal.journalBytes)
         page.gauge("payments_journal_last_record", help: "Sequence number of the last journaled record.", value: Int(durable.lastLSN))

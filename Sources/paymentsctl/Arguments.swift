@@ -15,6 +15,8 @@ enum Command: Equatable {
     case session
     /// `--latency`: `PING` round trips.
     case latency
+    /// `hash-token ROLE NAME`: the auth file line for the token on standard input (§9).
+    case hashToken(role: String, name: String)
     case help, version
 }
 
@@ -165,7 +167,7 @@ private func parseCommand(_ options: Options) throws -> Command {
         command = try parseWords(options.words, flags: options.flags)
     }
     switch command {
-    case .send, .session, .help, .version:
+    case .send, .session, .help, .version, .hashToken:
         if options.repeatCount != nil || options.intervalMilliseconds != nil {
             let option = options.repeatCount != nil ? "-r" : "-i"
             throw UsageError(description: command == .session ? "\(option) needs a command" : "\(option) does not apply to \(options.words[0])")
@@ -217,6 +219,15 @@ private func parseWords(_ words: [String], flags: Set<String>) throws -> Command
     case "ping", "sync", "quit":
         try allow([]); try arguments(0, "no arguments")
         return name == "ping" ? .ping : name == "sync" ? .sync : .raw("QUIT")
+    case "hash-token":
+        try allow([]); try arguments(2, "ROLE NAME (the token is read from standard input)")
+        guard ["read", "write", "admin"].contains(rest[0]) else {
+            throw UsageError(description: "hash-token: the role is read, write or admin, not \"\(rest[0])\"")
+        }
+        guard !rest[1].isEmpty, rest[1].utf8.count <= 64, rest[1].utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw UsageError(description: "hash-token: the name is 1 to 64 printable characters without spaces")
+        }
+        return .hashToken(role: rest[0], name: rest[1])
     case "help":
         return .help
     default:

@@ -22,6 +22,8 @@ Commands:
   sync                         wait until everything sent so far is on stable storage
   TRANSACTION                  one transaction line given raw (deposit,1,7,2.5): prints OK, or
                                REJECTED <reason> and exits 1
+  hash-token ROLE NAME         print the --auth-file line (ROLE NAME SHA256HEX) for the token
+                               read from standard input; ROLE is read, write or admin
   help                         this text
 
 With no command: on a terminal, an interactive prompt named after the daemon (d.sock> ,

@@ -28,6 +28,8 @@ case .session:
             : RequestSession.runStandardInput(targets: invocation.targets))
 case .latency:
     Environment.exit(LatencyCommand(invocation).run())
+case .hashToken(let role, let name):
+    Environment.exit(HashTokenCommand.run(role: role, name: name))
 default:
     Environment.exit(QueryCommands.repeating(invocation))
 }

@@ -31,7 +31,17 @@ enum Arguments {
           --http HOST:PORT          HTTP API (repeatable)
           --fsync POLICY            always (default): acknowledge only what is on stable storage;
                                     periodic: sync about every 100 ms; never: leave it to the OS
-          --allow-remote            allow TCP/HTTP addresses other than loopback
+          --allow-remote            allow TCP/HTTP addresses other than loopback; they also need
+                                    --auth-file and TLS, unless --insecure
+          --auth-file FILE          tokens with roles, one "ROLE NAME SHA256HEX" line each (mode 0600
+                                    or 0640; paymentsctl hash-token prints a line): TCP and HTTP
+                                    listeners then require a token (AUTH line, Bearer header)
+          --auth-unix               Unix sockets require a token too (else their file mode guards them)
+          --tls-cert FILE           TLS 1.2/1.3 on every TCP and HTTP listener: certificate chain (PEM)
+          --tls-key FILE            its private key (PEM); both reloaded on SIGHUP with the tokens
+          --tls-client-ca FILE      require client certificates signed by this CA
+          --insecure                serve a non-loopback listener without tokens and TLS (warned
+                                    about at start and every hour)
           --max-connections N       open connections, all listeners together (default 1024);
                                     Unix sockets take \(DaemonConfiguration.reservedUnixConnections) more, so operators always get in
           --max-line-bytes N        longest line (default 4096)
@@ -87,6 +97,8 @@ enum Arguments {
             if flag == "--help" || flag == "-h" { return .help }
             if flag == "--version" { return .version }
             if flag == "--allow-remote" { c.allowRemote = true; continue }
+            if flag == "--insecure" { c.insecure = true; continue }
+            if flag == "--auth-unix" { c.authUnix = true; continue }
             guard valueFlags.contains(flag) else { return .usageError("unknown option \(flag)") }
             guard let value = inline ?? args.popFirst() else { return .usageError("\(flag) needs a value") }
             switch flag {
@@ -98,6 +110,10 @@ enum Arguments {
                 guard let policy = SyncPolicy(rawValue: value) else { return .usageError("--fsync takes always, periodic or never") }
                 c.fsync = policy
             case "--journal": c.journalURI = value
+            case "--auth-file": c.authFile = value
+            case "--tls-cert": c.tlsCertificate = value
+            case "--tls-key": c.tlsKey = value
+            case "--tls-client-ca": c.tlsClientCA = value
             case "--ledger":
                 guard !value.isEmpty, value.utf8.count <= 200 else { return .usageError("--ledger takes a name of 1 to 200 bytes") }
                 c.ledger = value
@@ -135,6 +151,9 @@ enum Arguments {
         if c.pollMilliseconds >= c.leaseMilliseconds {
             return .usageError("--poll-ms must be shorter than --lease-ms")
         }
+        if (c.tlsCertificate == nil) != (c.tlsKey == nil) { return .usageError("--tls-cert and --tls-key go together") }
+        if c.tlsClientCA != nil && !c.usesTLS { return .usageError("--tls-client-ca needs --tls-cert and --tls-key") }
+        if c.authUnix && c.authFile == nil { return .usageError("--auth-unix needs --auth-file") }
         if let problem = listenerProblem(c) { return .usageError(problem) }
         return .serve(c)
     }
@@ -157,6 +176,7 @@ enum Arguments {
                 if !address.isLoopback && !c.allowRemote {
                     return "\(flag) \(text) is not a loopback address: pass --allow-remote to accept connections from other hosts"
                 }
+                if !address.isLoopback, let problem = c.remoteAccessProblem(listening: "\(flag) \(text)") { return problem }
             }
         }
         return nil
@@ -165,7 +185,8 @@ enum Arguments {
     static let valueFlags: Set<String> = [
         "--data-dir", "--unix", "--tcp", "--http", "--fsync", "--log-level", "--max-connections", "--max-line-bytes",
         "--max-pending-bytes", "--max-body-bytes", "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes",
-        "--journal", "--ledger", "--node-name", "--lease-ms", "--poll-ms",
+        "--journal", "--ledger", "--node-name", "--lease-ms", "--poll-ms", "--auth-file", "--tls-cert", "--tls-key",
+        "--tls-client-ca",
     ]
 
     static func split(_ arg: String) -> (String, String?) {

@@ -167,7 +167,7 @@ enum HTTPHeadParser {
             if HTTPASCII.matchesIgnoringCase(b, value, "100-continue") { head.expectsContinue = true }
         case .host:
             guard head.fields[.host] == nil else { return .badRequest }  // RFC 9112 §3.2
-        case .accept, .contentType:
+        case .accept, .contentType, .authorization:
             break
         }
         if head.fields[name] == nil {

@@ -3,7 +3,7 @@
 
 /// A header field the parser keeps the value of, matched case-insensitively (RFC 9110 §5.1).
 public enum HTTPHeaderName: Int, Sendable, Hashable, CaseIterable {
-    case contentLength, transferEncoding, connection, expect, accept, contentType, host
+    case contentLength, transferEncoding, connection, expect, accept, contentType, host, authorization
 
     /// Lowercase wire name, for lookups by text.
     public var lowercaseName: StaticString {
@@ -15,6 +15,7 @@ public enum HTTPHeaderName: Int, Sendable, Hashable, CaseIterable {
         case .accept: "accept"
         case .contentType: "content-type"
         case .host: "host"
+        case .authorization: "authorization"
         }
     }
 
@@ -27,6 +28,7 @@ public enum HTTPHeaderName: Int, Sendable, Hashable, CaseIterable {
         case 6: candidate = HTTPASCII.lowercased(b[r.lowerBound]) == 0x61 ? .accept : .expect
         case 10: candidate = .connection
         case 12: candidate = .contentType
+        case 13: candidate = .authorization
         case 14: candidate = .contentLength
         case 17: candidate = .transferEncoding
         default: return nil

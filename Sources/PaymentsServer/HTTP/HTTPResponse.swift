@@ -96,6 +96,8 @@ public enum HTTPResponse {
     public static func defaultMessage(for status: HTTPStatus) -> String {
         switch status {
         case .badRequest: "bad request"
+        case .unauthorized: "authentication required"
+        case .forbidden: "forbidden"
         case .notFound: "not found"
         case .methodNotAllowed: "method not allowed"
         case .requestTimeout: "request timeout"

@@ -6,6 +6,8 @@ public enum HTTPStatus: Int, Sendable, Hashable, CaseIterable {
     case `continue` = 100
     case ok = 200
     case badRequest = 400
+    case unauthorized = 401
+    case forbidden = 403
     case notFound = 404
     case methodNotAllowed = 405
     case requestTimeout = 408
@@ -25,6 +27,8 @@ public enum HTTPStatus: Int, Sendable, Hashable, CaseIterable {
         case .continue: "HTTP/1.1 100 Continue\r\n"
         case .ok: "HTTP/1.1 200 OK\r\n"
         case .badRequest: "HTTP/1.1 400 Bad Request\r\n"
+        case .unauthorized: "HTTP/1.1 401 Unauthorized\r\n"
+        case .forbidden: "HTTP/1.1 403 Forbidden\r\n"
         case .notFound: "HTTP/1.1 404 Not Found\r\n"
         case .methodNotAllowed: "HTTP/1.1 405 Method Not Allowed\r\n"
         case .requestTimeout: "HTTP/1.1 408 Request Timeout\r\n"
