@@ -42,6 +42,7 @@ import Testing
         let down = try transfer(bytes, from: pair.server, to: pair.client, readChunk: 1000)
         #expect(down.received == bytes)
         #expect(down.wantWrites > 0, "the socket never filled: the retry path went untested")
+        #expect(down.partialWrites > 0, "no write took part of its bytes: partial writes are off")
         let up = try transfer(bytes, from: pair.client, to: pair.server)
         #expect(up.received == bytes)
     }
