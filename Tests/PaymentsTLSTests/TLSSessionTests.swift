@@ -107,6 +107,16 @@ import Testing
         #expect(try pair.server.shutdown() == .done)   // nothing to send after a fatal end
     }
 
+    /// A connection closed mid-handshake (an idle limit, the daemon stopping): nothing to send.
+    @Test func shutdownBeforeTheHandshakeIsDoneSendsNothing() throws {
+        let pair = try SessionPair(server: try set.server(), client: try set.client())
+        defer { pair.close() }
+        #expect(try pair.server.handshake() == .wantRead)
+        #expect(try pair.server.shutdown() == .done)
+        #expect(try pair.client.shutdown() == .done)
+        #expect(try isReadable(pair.fds.client) == false)
+    }
+
     /// A plain-text client on a TLS port: the handshake fails with an error, not a hang.
     @Test func plainTextClientFailsTheHandshake() throws {
         let fds = socketPair()
