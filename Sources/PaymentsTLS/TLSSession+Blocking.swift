@@ -3,6 +3,7 @@ import PaymentsPlatform
 /// The same session on a blocking socket, for a client such as `paymentsctl`. With
 /// `SO_RCVTIMEO`/`SO_SNDTIMEO` on the socket, a wait past the limit throws `.timedOut` (OpenSSL
 /// sees `EAGAIN` and asks to wait: on a blocking socket that only happens at the time limit).
+/// As for every `TLSSession`, the process ignores `SIGPIPE` first (`Signals.ignoreBrokenPipe()`).
 extension TLSSession {
     /// Starts TLS as a client on a connected blocking socket and finishes the handshake: the
     /// server's certificate is verified and must name `host`.

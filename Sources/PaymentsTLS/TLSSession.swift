@@ -110,10 +110,11 @@ public final class TLSSession: @unchecked Sendable {
     }
 
     /// Sends close_notify: `.done` once it is sent. The peer's close_notify is not waited for
-    /// (the socket is closed next). After a fatal error there is nothing to send and this returns
-    /// `.done` without calling OpenSSL. The corresponding C function is `SSL_shutdown`.
+    /// (the socket is closed next). Before the handshake is done or after a fatal error there is
+    /// nothing to send (OpenSSL refuses to), and this returns `.done` without calling it.
+    /// The corresponding C function is `SSL_shutdown`.
     public func shutdown() throws(TLSError) -> TLSProgress {
-        guard !hasFailed else { return .done }
+        guard !hasFailed, SSL_is_init_finished(ssl) == 1 else { return .done }
         // 0 means "sent, the peer's not yet received", 1 "both": either is done for us.
         switch perform({ SSL_shutdown($0) >= 0 ? 1 : -1 }) {
         case .success, .closeNotify: return .done

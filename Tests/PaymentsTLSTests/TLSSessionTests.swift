@@ -42,6 +42,7 @@ import Testing
         let down = try transfer(bytes, from: pair.server, to: pair.client, readChunk: 1000)
         #expect(down.received == bytes)
         #expect(down.wantWrites > 0, "the socket never filled: the retry path went untested")
+        #expect(down.partialWrites > 0, "no write took part of its bytes: partial writes are off")
         let up = try transfer(bytes, from: pair.client, to: pair.server)
         #expect(up.received == bytes)
     }
@@ -104,6 +105,16 @@ import Testing
         let input = try readToEnd(pair.server)
         #expect(input.end == .eof)
         #expect(try pair.server.shutdown() == .done)   // nothing to send after a fatal end
+    }
+
+    /// A connection closed mid-handshake (an idle limit, the daemon stopping): nothing to send.
+    @Test func shutdownBeforeTheHandshakeIsDoneSendsNothing() throws {
+        let pair = try SessionPair(server: try set.server(), client: try set.client())
+        defer { pair.close() }
+        #expect(try pair.server.handshake() == .wantRead)
+        #expect(try pair.server.shutdown() == .done)
+        #expect(try pair.client.shutdown() == .done)
+        #expect(try isReadable(pair.fds.client) == false)
     }
 
     /// A plain-text client on a TLS port: the handshake fails with an error, not a hang.

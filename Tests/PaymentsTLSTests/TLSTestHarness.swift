@@ -138,22 +138,24 @@ func handshake(_ server: TLSSession, _ client: TLSSession, seconds: Double = 10)
 /// Sends `bytes` from `writer` to `reader` over non-blocking sockets in one poll loop, and
 /// returns what arrived once as many bytes did. After every `.want*` the unsent bytes move
 /// to a new array before the retry, as the daemon's output buffer may. `wantWrites` counts the
-/// times the writer had to wait (the socket full).
+/// times the writer had to wait (the socket full), `partialWrites` the writes that took part
+/// of what they were given.
 func transfer(
     _ bytes: [UInt8], from writer: TLSSession, to reader: TLSSession, readChunk: Int = 16384, seconds: Double = 20
-) throws -> (received: [UInt8], wantWrites: Int) {
+) throws -> (received: [UInt8], wantWrites: Int, partialWrites: Int) {
     let deadline = Date().addingTimeInterval(seconds)
     var pending = bytes, offset = 0
     var held: [[UInt8]] = []   // earlier copies stay allocated, so a new copy cannot reuse their address
     var received: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: readChunk)
-    var wantWrites = 0
+    var wantWrites = 0, partialWrites = 0
     while received.count < bytes.count {
         var writeWant: TLSProgress?
         // Write until the socket is full, so the reader has to make room.
         writing: while offset < pending.count {
             switch try pending.withUnsafeBytes({ try writer.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
             case .wrote(let count):
+                if offset + count < pending.count { partialWrites += 1 }
                 offset += count
             case .wantWrite, .wantRead:
                 wantWrites += 1
@@ -180,7 +182,7 @@ func transfer(
             try waitFor([(reader.descriptor, readWant)], until: deadline, "transfer")
         }
     }
-    return (received, wantWrites)
+    return (received, wantWrites, partialWrites)
 }
 
 /// Reads until something other than bytes comes, or `deadline`: the bytes and how it ended.
