@@ -136,6 +136,19 @@ extension FileDescriptor {
         return SocketAddress(storage: storage, length: length)
     }
 
+    /// The first byte waiting on a connected socket, left in place (`MSG_PEEK`); nil when
+    /// none has arrived yet (`EAGAIN`) or the peer closed (`peerClosed` then true).
+    public func peekByte(peerClosed: inout Bool) throws(SystemError) -> UInt8? {
+        var byte: UInt8 = 0
+        do throws(SystemError) {
+            let count = try syscall("recv", label) { Glibc.recv(rawValue, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }
+            peerClosed = count == 0
+            return count == 1 ? byte : nil
+        } catch where error.isWouldBlock {
+            return nil
+        }
+    }
+
     /// Writes once to a connected socket; may write fewer bytes than given. `MSG_NOSIGNAL`: a
     /// closed peer is `EPIPE`, never a `SIGPIPE`. The corresponding C function is `send`.
     public func sendOnce(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {

@@ -1,5 +1,6 @@
 import PaymentsFormat
 import PaymentsPlatform
+import PaymentsTLS
 
 /// One accepted socket on the loop: its input framer, its output buffer and its state.
 ///
@@ -44,6 +45,17 @@ public final class Connection {
     var peerHungUp = false
     var registeredEvents: Epoll.Events? = nil
     var isDirty = false
+    /// The TLS session on a TLS listener (§9); nil for plain connections.
+    var tls: TLSSession?
+    /// While the TLS handshake runs: the socket readiness it waits for. Nil once done.
+    var handshakeWaitsFor: Epoll.Events?
+    var handshakeDeadline: UInt64 = 0
+    /// The client's first byte was seen to open a TLS record.
+    var sawTLSRecord = false
+    /// OpenSSL must write (a handshake message) before the next read can go on.
+    var tlsReadWaitsForWritable = false
+    /// OpenSSL must read before the next write can go on.
+    var tlsWriteWaitsForReadable = false
 
     init(id: UInt64, listener: Listener, descriptor: FileDescriptor, loop: EventLoop) {
         let limits = listener.configuration.limits
@@ -128,7 +140,7 @@ public final class Connection {
         !isClosed && !abortRequested && !isClosing && !isParked && !isBackpressured && !output.isAboveHighWater
     }
 
-    var wantsRead: Bool { canDeliver && !isInputClosed && !inputPending && !loop.isStopping }
+    var wantsRead: Bool { canDeliver && !isInputClosed && !inputPending && !loop.isStopping && handshakeWaitsFor == nil }
 
     /// Everything the peer will get is written and nothing more will come or be answered.
     var isFinished: Bool {
@@ -138,6 +150,19 @@ public final class Connection {
     }
 
     func handle(_ events: Epoll.Events) {
+        if handshakeWaitsFor != nil {
+            if !events.isDisjoint(with: [.hangup, .error]) { peerHungUp = true }
+            return continueHandshake()
+        }
+        if tlsReadWaitsForWritable && events.contains(.writable) {
+            tlsReadWaitsForWritable = false
+            loop.markDirty(self)
+        }
+        if tlsWriteWaitsForReadable && events.contains(.readable) {
+            tlsWriteWaitsForReadable = false
+            writeBlocked = false
+            loop.markDirty(self)
+        }
         if events.contains(.writable) && writeBlocked {
             writeBlocked = false
             loop.markDirty(self)
@@ -152,9 +177,19 @@ public final class Connection {
     }
 
     /// One read per readiness event, so one busy client cannot starve the others.
-    private func readInput() {
+    func readInput() {
         let space = framer.writableSpace()
         precondition(space.count > 0, "read with a full framer")
+        if let tls {
+            guard let count = readTLS(tls, into: space) else { return loop.markDirty(self) }
+            if count == 0 { isInputClosed = true } else {
+                framer.commit(count)
+                bytesRead += UInt64(count)
+            }
+            deliverInput()
+            loop.markDirty(self)
+            return
+        }
         do throws(SystemError) {
             let count = try descriptor.read(into: space)
             if count == 0 {
@@ -227,9 +262,10 @@ public final class Connection {
 
     /// The epoll events this connection should be woken for now.
     var wantedEvents: Epoll.Events {
+        if let waiting = handshakeWaitsFor { return waiting }
         var events: Epoll.Events = []
-        if wantsRead { events.insert(.readable) }
-        if writeBlocked { events.insert(.writable) }
+        if wantsRead || tlsWriteWaitsForReadable { events.insert(.readable) }
+        if writeBlocked || tlsReadWaitsForWritable { events.insert(.writable) }
         return events
     }
 

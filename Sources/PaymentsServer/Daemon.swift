@@ -2,6 +2,7 @@ import Glibc
 import PaymentsJournal
 import PaymentsPlatform
 import PaymentsReplication
+import PaymentsTLS
 
 /// `paymentsd` from start to exit: recover, listen, tell systemd, serve until SIGTERM/SIGINT,
 /// then answer what was received, sync, snapshot and exit.
@@ -75,6 +76,15 @@ public final class Daemon {
                 throw .configuration(error.description)
             }
             log.info("auth file \(path): \(service.tokens!.file.entries.count) token(s)")
+        }
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            do throws(TLSError) {
+                service.tls = try ServerTLS(
+                    certificate: certificate, key: key, clientCA: configuration.tlsClientCA,
+                    handshakeTimeoutMilliseconds: UInt64(configuration.tlsHandshakeTimeoutSeconds) * 1000)
+            } catch {
+                throw .configuration("\(error)")
+            }
         }
         let listeners = Listeners(configuration: configuration, service: service, log: log)
         try listeners.open(on: loop, passed: passed)

@@ -33,6 +33,8 @@ public struct DaemonConfiguration: Sendable {
     public var tlsCertificate: String?
     public var tlsKey: String?
     public var tlsClientCA: String?
+    /// A TLS handshake must finish within this long, or the connection is dropped.
+    public var tlsHandshakeTimeoutSeconds = 10
 
     public var usesTLS: Bool { tlsCertificate != nil }
 

@@ -1,6 +1,7 @@
 import PaymentsCore
 import PaymentsJournal
 import PaymentsPlatform
+import PaymentsTLS
 
 /// What the protocols share on the loop: the durable engine, the gate that holds replies until
 /// their records are safe, the log, and what to do when the journal fails.
@@ -17,12 +18,22 @@ final class DaemonService {
     private(set) var syncLatency = LatencyHistogram()
     /// `--auth-file`'s tokens (§9); nil when the daemon runs without tokens.
     var tokens: Tokens?
+    /// `--tls-cert`/`--tls-key`: TLS on TCP and HTTP listeners (§9); nil without.
+    var tls: ServerTLS?
     /// Requests turned away for want of a token or a role, by listener and reason (`/metrics`).
     private(set) var authFailures: [String: [AuthFailure: UInt64]] = [:]
 
-    /// SIGHUP (§9): the token list is read again. A file that no longer passes the checks
-    /// leaves the old list in force, and says why.
+    /// SIGHUP (§9): the token list and the certificate and key are read again. A file that no
+    /// longer passes the checks leaves what was loaded before in force, and says why.
     func reload(_ configuration: DaemonConfiguration) {
+        if let tls {
+            do throws(TLSError) {
+                try tls.reload()
+                log.info("SIGHUP: TLS certificate \(tls.certificate) and key reloaded: new connections use them")
+            } catch {
+                log.error("SIGHUP: \(error); the certificate loaded before stays in force")
+            }
+        }
         if let path = configuration.authFile {
             do throws(AuthFile.LoadError) {
                 let file = try AuthFile.load(path)

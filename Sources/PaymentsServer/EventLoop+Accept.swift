@@ -35,6 +35,7 @@ extension EventLoop {
         }
         connectionCount += 1
         listener.configuration.handler.connectionOpened(connection)
+        if let tls = listener.tls, !startTLS(connection, tls) { closeConnection(connection) }
     }
 
     /// Open connections at which `listener` refuses: a Unix socket takes a few more than the
@@ -46,7 +47,8 @@ extension EventLoop {
     /// One over the limit hears why and is closed; best effort, it must not cost a buffer.
     private func reject(_ fd: FileDescriptor, _ listener: Listener) {
         rejectedConnectionCount += 1
-        listener.configuration.rejectionReply.withUnsafeBytes { _ = try? fd.sendOnce($0) }
+        // A TLS client could not read a reply in clear: it is just closed.
+        if listener.tls == nil { listener.configuration.rejectionReply.withUnsafeBytes { _ = try? fd.sendOnce($0) } }
         try? fd.shutdown(.write)
         try? fd.close()
         refusals.refused(on: listener, by: self)

@@ -1,4 +1,5 @@
 import PaymentsPlatform
+import PaymentsTLS
 
 /// The daemon's single-threaded epoll loop: listeners, connections, and any other descriptor
 /// (an eventfd from the journal's committer, a signalfd, a timerfd) dispatched to a callback.
@@ -66,6 +67,13 @@ public final class EventLoop {
     /// Tells the log about refusals, at most one line per `ConnectionRefusals.intervalNanoseconds`.
     let refusals = ConnectionRefusals()
     public private(set) var isStopping = false
+    /// TLS handshakes that failed (a plain-text client on a TLS port, a certificate refused)
+    /// or did not finish in time.
+    public internal(set) var tlsHandshakeFailures: UInt64 = 0
+    public internal(set) var tlsHandshakeTimeouts: UInt64 = 0
+    /// Connections whose TLS handshake runs, checked against their deadline once a second.
+    var handshakes: [UInt64: Connection] = [:]
+    var handshakeTimer: TimerFD?
 
     let epoll: Epoll
     var table = DescriptorTable()
@@ -216,6 +224,7 @@ public final class EventLoop {
         guard !connection.isClosed else { return }
         if connection.abortRequested { return closeConnection(connection) }
         if connection.canDeliver && connection.hasUndeliveredInput { connection.deliverInput() }
+        if connection.wantsRead && connection.hasBufferedTLSInput { connection.readInput() }
         flush(connection)
         guard !connection.isClosed else { return }
         connection.updateBackpressure()
@@ -232,15 +241,28 @@ public final class EventLoop {
     }
 
     func flush(_ connection: Connection) {
-        guard !connection.isClosed, !connection.writeBlocked, connection.output.flushableBytes > 0 else { return }
-        do throws(SystemError) {
-            if try connection.output.flush(to: connection.descriptor) == .wouldBlock {
-                connection.writeBlocked = true
-                updateInterest(connection)
+        guard !connection.isClosed, !connection.writeBlocked, connection.handshakeWaitsFor == nil,
+            connection.output.flushableBytes > 0
+        else { return }
+        let result: OutputBuffer.FlushResult
+        if let tls = connection.tls {
+            do throws(TLSError) {
+                result = try connection.output.flush(through: tls, needsReadable: &connection.tlsWriteWaitsForReadable)
+            } catch {
+                log(.debug, "connection \(connection.id) on \(connection.listener.displayName): TLS write: \(error)")
+                return closeConnection(connection)
             }
-        } catch {
-            log(.debug, "connection \(connection.id) on \(connection.listener.displayName): \(error)")
-            closeConnection(connection)
+        } else {
+            do throws(SystemError) {
+                result = try connection.output.flush(to: connection.descriptor)
+            } catch {
+                log(.debug, "connection \(connection.id) on \(connection.listener.displayName): \(error)")
+                return closeConnection(connection)
+            }
+        }
+        if result == .wouldBlock {
+            connection.writeBlocked = true
+            updateInterest(connection)
         }
     }
 
@@ -265,8 +287,10 @@ public final class EventLoop {
         }
     }
 
-    private func closeConnection(_ connection: Connection) {
+    func closeConnection(_ connection: Connection) {
         guard !connection.isClosed else { return }
+        connection.shutdownTLS()
+        if connection.handshakeWaitsFor != nil { handshakeFinished(connection) }
         connection.markClosed()
         table.remove(connection.descriptor)
         try? connection.descriptor.close()

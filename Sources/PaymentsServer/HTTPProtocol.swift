@@ -42,6 +42,13 @@ final class HTTPProtocol: ConnectionHandler {
         return out
     }()
 
+    /// What `curl http://` to an HTTPS listener reads before the close (nginx answers the same).
+    static let plainHTTPOnTLSResponse: [UInt8] = {
+        var out: [UInt8] = []
+        HTTPResponse.appendError(.badRequest, message: "plain HTTP sent to an HTTPS port: use https://", close: true, to: &out)
+        return out
+    }()
+
     init(service: DaemonService, configuration: DaemonConfiguration) {
         self.service = service
         self.configuration = configuration

@@ -42,6 +42,8 @@ public struct ListenerConfiguration {
     public var handler: any ConnectionHandler
     /// Sent, in the listener's own protocol, to a connection refused at the connection limit.
     public var rejectionReply: [UInt8]
+    /// Sent in clear to a client that speaks plain text to this listener with TLS on.
+    public var plainTextOnTLSReply: [UInt8] = Array("ERR this port speaks TLS: connect with TLS (paymentsctl --tls, socat OPENSSL:)\n".utf8)
 
     public init(
         protocolName: String = "line", framing: Framing = .lines,
@@ -69,6 +71,8 @@ public final class Listener {
     public let isUnix: Bool
     /// Its connections must present a token (§9): set by the daemon when it opens the listener.
     public var requiresAuth = false
+    /// TLS on every connection (§9): set by the daemon for TCP and HTTP listeners.
+    public var tls: ServerTLS?
     var token: UInt64 = 0
     var isClosed = false
 

@@ -10,10 +10,11 @@ struct Listeners {
     func open(on loop: EventLoop, passed: [SystemdListenFDs.PassedSocket]) throws(DaemonError) {
         let lines = ListenerConfiguration(
             protocolName: "line", framing: .lines, limits: limits(), handler: LineProtocol(service: service))
-        let http = ListenerConfiguration(
+        var http = ListenerConfiguration(
             protocolName: "http", framing: .raw, limits: limits(),
             handler: HTTPProtocol(service: service, configuration: configuration),
             rejectionReply: HTTPProtocol.tooManyConnectionsResponse)
+        http.plainTextOnTLSReply = HTTPProtocol.plainHTTPOnTLSResponse
         if !passed.isEmpty {
             if !configuration.usesDefaultListeners {
                 log.warning("ignoring --unix/--tcp/--http: systemd passed \(passed.count) socket(s), which are used instead")
@@ -79,14 +80,21 @@ struct Listeners {
     /// Tokens on every TCP and HTTP listener, and on Unix sockets with `--auth-unix` (§9).
     func secure(_ listener: Listener) {
         listener.requiresAuth = service.tokens != nil && (!listener.isUnix || configuration.authUnix)
+        if !listener.isUnix { listener.tls = service.tls }
     }
 
     /// What guards the listeners, in one log line after they are open (each listener's own
     /// line keeps its form, `listening on ADDRESS (PROTOCOL)`, which scripts read).
     func describeSecurity(_ loop: EventLoop) {
-        guard service.tokens != nil else { return }
-        let guarded = loop.listeners.filter(\.requiresAuth).map(\.displayName)
-        log.info("tokens required on \(guarded.isEmpty ? "no listener" : guarded.joined(separator: ", "))")
+        if service.tokens != nil {
+            let guarded = loop.listeners.filter(\.requiresAuth).map(\.displayName)
+            log.info("tokens required on \(guarded.isEmpty ? "no listener" : guarded.joined(separator: ", "))")
+        }
+        if let tls = service.tls {
+            let encrypted = loop.listeners.filter { $0.tls != nil }.map(\.displayName)
+            log.info("TLS (certificate \(tls.certificate)\(tls.clientCA.map { ", client certificates from \($0) required" } ?? "")) on "
+                + (encrypted.isEmpty ? "no listener" : encrypted.joined(separator: ", ")))
+        }
     }
 
     /// Remote listeners go without tokens or TLS: only possible with `--insecure`.

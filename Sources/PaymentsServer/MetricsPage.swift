@@ -26,6 +26,10 @@ enum MetricsPage {
                 }
             }
         }
+        if service.tls != nil {
+            page.counter("payments_tls_handshake_failures_total", help: "TLS handshakes that failed (plain text on a TLS port, a certificate refused).", value: service.loop.tlsHandshakeFailures)
+            page.counter("payments_tls_handshake_timeouts_total", help: "TLS handshakes dropped for not finishing in time.", value: service.loop.tlsHandshakeTimeouts)
+        }
         page.gauge("payments_journal_available", help: "1 while the journal takes writes, 0 while the disk is full.", value: service.journalAvailable ? 1 : 0)
         page.gauge("payments_journal_bytes", help: "Bytes in the journal's segment files.", value: durable.journal.journalBytes)
         page.gauge("payments_journal_last_record", help: "Sequence number of the last journaled record.", value: Int(durable.lastLSN))

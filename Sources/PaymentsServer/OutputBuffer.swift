@@ -80,20 +80,24 @@ public final class OutputBuffer {
     /// Writes released bytes until they are all written or the socket would block.
     /// A failure (`EPIPE`, `ECONNRESET`) is thrown: the connection is gone.
     public func flush(to fd: FileDescriptor) throws(SystemError) -> FlushResult {
+        try flush { bytes throws(SystemError) in
+            do throws(SystemError) { return try fd.sendOnce(bytes) } catch where error.isWouldBlock { return nil }
+        }
+    }
+
+    /// Hands released bytes to `write` (the socket, or a TLS session) until they are all
+    /// taken or it returns nil (it would block); each call starts at the first unwritten byte.
+    public func flush<E: Error>(_ write: (UnsafeRawBufferPointer) throws(E) -> Int?) throws(E) -> FlushResult {
         defer { compact() }
         while flushableBytes > 0 {
             let count = flushableBytes
-            let written: Result<Int, SystemError> = bytes.withUnsafeBytes { raw in
+            let written: Result<Int?, E> = bytes.withUnsafeBytes { raw in
                 let slice = UnsafeRawBufferPointer(rebasing: raw[head..<(head + count)])
-                do throws(SystemError) { return .success(try fd.sendOnce(slice)) } catch { return .failure(error) }
+                do throws(E) { return .success(try write(slice)) } catch { return .failure(error) }
             }
-            do throws(SystemError) {
-                let n = try written.get()
-                head += n
-                writtenBytes += UInt64(n)
-            } catch where error.isWouldBlock {
-                return .wouldBlock
-            }
+            guard let n = try written.get() else { return .wouldBlock }
+            head += n
+            writtenBytes += UInt64(n)
         }
         return .flushed
     }

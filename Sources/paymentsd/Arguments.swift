@@ -40,6 +40,7 @@ enum Arguments {
           --tls-cert FILE           TLS 1.2/1.3 on every TCP and HTTP listener: certificate chain (PEM)
           --tls-key FILE            its private key (PEM); both reloaded on SIGHUP with the tokens
           --tls-client-ca FILE      require client certificates signed by this CA
+          --tls-handshake-timeout S seconds a client has to finish the TLS handshake (default 10)
           --insecure                serve a non-loopback listener without tokens and TLS (warned
                                     about at start and every hour)
           --max-connections N       open connections, all listeners together (default 1024);
@@ -126,7 +127,7 @@ enum Arguments {
                 guard let level = LogLevel(word: value) else { return .usageError("--log-level takes error, warning, info or debug") }
                 c.logLevel = level
             case "--max-connections", "--max-line-bytes", "--max-pending-bytes", "--max-body-bytes",
-                "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes", "--lease-ms", "--poll-ms":
+                "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes", "--lease-ms", "--poll-ms", "--tls-handshake-timeout":
                 guard let n = Int(value), n > 0 else { return .usageError("\(flag) takes a positive integer") }
                 switch flag {
                 case "--max-connections": c.maxConnections = n
@@ -137,6 +138,7 @@ enum Arguments {
                 case "--snapshot-bytes": c.snapshotAfterBytes = n
                 case "--lease-ms": c.leaseMilliseconds = n
                 case "--poll-ms": c.pollMilliseconds = n
+                case "--tls-handshake-timeout": c.tlsHandshakeTimeoutSeconds = n
                 default: c.segmentBytes = n
                 }
             default: return .usageError("unknown option \(flag)")
@@ -186,7 +188,7 @@ enum Arguments {
         "--data-dir", "--unix", "--tcp", "--http", "--fsync", "--log-level", "--max-connections", "--max-line-bytes",
         "--max-pending-bytes", "--max-body-bytes", "--http-idle-timeout", "--snapshot-bytes", "--segment-bytes",
         "--journal", "--ledger", "--node-name", "--lease-ms", "--poll-ms", "--auth-file", "--tls-cert", "--tls-key",
-        "--tls-client-ca",
+        "--tls-client-ca", "--tls-handshake-timeout",
     ]
 
     static func split(_ arg: String) -> (String, String?) {
