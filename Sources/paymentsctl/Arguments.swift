@@ -29,6 +29,8 @@ struct Invocation: Equatable {
     var repeatCount: Int? = nil
     /// `-i SECONDS`, in milliseconds: the pause between repeats or latency samples.
     var intervalMilliseconds: UInt64? = nil
+    /// `--tls`, `--cacert`, `--cert`, `--key`, `--tls-server-name`, `--token-file` (§9).
+    var security = ClientSecurity.Options()
 }
 
 /// A command line that does not make sense; printed as one line and exit status 2.
@@ -46,6 +48,7 @@ private struct Options {
     var flags: Set<String> = []
     var repeatCount: Int?
     var intervalMilliseconds: UInt64?
+    var security = ClientSecurity.Options()
 }
 
 /// Hand-written parsing: global options may appear anywhere; `--` ends options; an argument
@@ -73,14 +76,22 @@ func parseArguments(_ arguments: [String], environment socket: String?) throws -
         case "--json", "--latency": options.flags.insert(argument)
         case "-r": options.repeatCount = try parseRepeat(try value(argument))
         case "-i": options.intervalMilliseconds = try parseSeconds(try value(argument))
+        case "--tls": options.security.tls = true
+        // A CA or a client certificate only makes sense with TLS: giving one asks for it.
+        case "--cacert": options.security.caFile = try value(argument); options.security.tls = true
+        case "--cert": options.security.certificate = try value(argument); options.security.tls = true
+        case "--key": options.security.key = try value(argument)
+        case "--tls-server-name": options.security.serverName = try value(argument)
+        case "--token-file": options.security.tokenFile = try value(argument)
         default: throw UsageError(description: "unknown option \(argument)")
         }
     }
     let command = try parseCommand(options)
     let targets = options.targets.isEmpty ? try defaultTargets(socket) : options.targets
+    if options.security.key != nil && options.security.certificate == nil { throw UsageError(description: "--key goes with --cert") }
     return Invocation(
         targets: targets, command: command, repeatCount: options.repeatCount,
-        intervalMilliseconds: options.intervalMilliseconds)
+        intervalMilliseconds: options.intervalMilliseconds, security: options.security)
 }
 
 /// `-x`, `--x`; not `-` (standard input) and not a negative number.

@@ -1,4 +1,6 @@
+import Glibc
 import PaymentsPlatform
+import PaymentsTLS
 
 /// A connection to paymentsd, with the reply stream read line by line.
 final class DaemonConnection {
@@ -6,6 +8,8 @@ final class DaemonConnection {
     static let readChunkBytes = 64 << 10
     let target: SocketAddress
     let fd: FileDescriptor
+    /// TLS over `fd` (`--tls`, TCP targets); nil for plain connections.
+    let tls: TLSSession?
     private var buffer: [UInt8] = []
     private var chunk = [UInt8](repeating: 0, count: readChunkBytes)
     private var head = 0
@@ -19,14 +23,71 @@ final class DaemonConnection {
     /// The start of a line that passed `maxReplyLineBytes` without a newline.
     private(set) var overlongLine: String?
 
-    /// Connects (blocking); the error says why not, `explain` words it for people.
-    init(_ target: SocketAddress) throws(SystemError) {
+    /// How long the TLS handshake and the reply to `AUTH` may take.
+    static let handshakeTimeoutSeconds = 10
+
+    /// Connects (blocking), then starts TLS and sends the token as `ClientSecurity.current`
+    /// says; the error says why not, `explain` words it for people.
+    init(_ target: SocketAddress) throws(ConnectError) {
         self.target = target
-        fd = try Socket.connect(to: target)
+        do throws(SystemError) { fd = try Socket.connect(to: target) } catch { throw .system(error) }
+        let security = ClientSecurity.current
+        if let context = security.tls, !target.isUnix {
+            fd.setTimeouts(seconds: Self.handshakeTimeoutSeconds)
+            do throws(TLSError) {
+                tls = try TLSSession.connectBlocking(fd: fd, context: context, host: security.hostName(for: target))
+            } catch {
+                try? fd.close()
+                throw .tls(error)
+            }
+            fd.setTimeouts(seconds: 0)
+        } else {
+            tls = nil
+        }
+        if let token = security.token {
+            do throws(ConnectError) { try authenticate(token) } catch {
+                close()
+                throw error
+            }
+        }
     }
 
-    /// Why connecting to `target` failed, for people. A path that is a regular file or a
-    /// directory refuses like a socket nobody listens on, but the mistake is another one.
+    /// `AUTH <token>` first (§9). A listener without tokens says AUTH is not needed: fine. A
+    /// refusal at the connection limit is left unread for the command to report as usual.
+    private func authenticate(_ token: [UInt8]) throws(ConnectError) {
+        do throws(SystemError) { try send(bytes: Array("AUTH ".utf8) + token + [0x0A]) } catch { throw .system(error) }
+        switch readLine(within: UInt64(Self.handshakeTimeoutSeconds) * 1000, maxBytes: 4096) {
+        case .line(let reply):
+            let text = String(decoding: reply, as: UTF8.self)
+            if text == "OK" || text.hasPrefix("ERR no tokens on this listener") { return }
+            if text == refusalLine { return unread(reply) }
+            if text == "ERR auth failed" { throw .auth("the token was refused (ERR auth failed)") }
+            if text.hasPrefix("ERR this port speaks TLS") { throw .auth("the daemon speaks TLS on this port: add --tls") }
+            throw .auth("unexpected reply to AUTH: \"\(quotedReply(text))\"")
+        case .closed: throw .auth("the daemon closed the connection without answering AUTH")
+        case .timedOut: throw .auth("no answer to AUTH within \(Self.handshakeTimeoutSeconds) s")
+        case .tooLong: throw .auth("unexpected reply to AUTH (over 4096 bytes without a newline)")
+        case .failed(let error): throw .system(error)
+        }
+    }
+
+    /// Puts the line just taken back, as if it had not been read.
+    private func unread(_ line: ArraySlice<UInt8>) {
+        head = line.startIndex
+        linesTaken -= 1
+    }
+
+    /// Why connecting to `target` failed, for people.
+    static func explain(_ error: ConnectError, _ target: SocketAddress) -> String {
+        switch error {
+        case .system(let error): return explain(error, target)
+        case .tls(let error): return "TLS: \(error)"
+        case .auth(let reason): return reason
+        }
+    }
+
+    /// A path that is a regular file or a directory refuses like a socket nobody listens on,
+    /// but the mistake is another one.
     static func explain(_ error: SystemError, _ target: SocketAddress) -> String {
         if error.isConnectionRefused, case .unix(let path) = target {
             if FileSystem.regularFileSize(path) != nil { return "not a socket (a regular file; is this the daemon's --unix path?)" }
@@ -43,7 +104,7 @@ final class DaemonConnection {
     func request(_ line: String) -> SystemError? {
         do throws(SystemError) {
             try send(line)
-            try fd.shutdown(.write)
+            try endOutput()
             return nil
         } catch {
             return error
@@ -52,16 +113,55 @@ final class DaemonConnection {
 
     /// Sends one request line and keeps the connection open for more.
     func send(_ line: String) throws(SystemError) {
-        let bytes = Array((line + "\n").utf8)
+        try send(bytes: Array((line + "\n").utf8))
+    }
+
+    /// Sends every byte (blocking).
+    func send(bytes: [UInt8]) throws(SystemError) {
         let sent: Result<Void, SystemError> = bytes.withUnsafeBytes { raw in
             do throws(SystemError) {
                 var done = 0
-                while done < raw.count { done += try fd.sendOnce(UnsafeRawBufferPointer(rebasing: raw[done...])) }
+                while done < raw.count {
+                    guard let count = try sendSome(UnsafeRawBufferPointer(rebasing: raw[done...])) else {
+                        throw SystemError(call: "send", subject: target.description, errno: EAGAIN)
+                    }
+                    done += count
+                }
                 return .success(())
             } catch { return .failure(error) }
         }
         try sent.get()
     }
+
+    /// Sends what the socket takes now; nil when it would block (a non-blocking socket).
+    func sendSome(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        guard let tls else {
+            do throws(SystemError) { return try fd.sendOnce(bytes) } catch where error.isWouldBlock { return nil }
+        }
+        do throws(TLSError) {
+            switch try tls.write(bytes) {
+            case .wrote(let count): return count
+            case .wantRead, .wantWrite: return nil
+            }
+        } catch {
+            throw Self.lost(error, "send")
+        }
+    }
+
+    /// Our side is done sending: the daemon answers what it has and closes (`shutdown`, or
+    /// TLS's close_notify, which the daemon takes as the end of input).
+    func endOutput() throws(SystemError) {
+        guard let tls else { return try fd.shutdown(.write) }
+        do throws(TLSError) { _ = try tls.shutdown() } catch { throw Self.lost(error, "close_notify") }
+    }
+
+    /// A TLS failure mid-stream ends the connection like a reset does.
+    private static func lost(_ error: TLSError, _ call: String) -> SystemError {
+        SystemError(call: "TLS \(call)", subject: "\(error)", errno: ECONNRESET)
+    }
+
+    /// Decrypted bytes waiting inside OpenSSL, which `poll` cannot see.
+    var hasBufferedInput: Bool { (tls?.pendingBytes ?? 0) > 0 }
 
     /// The next reply line without its newline, or nil when the daemon closed the connection
     /// or a line passed `maxReplyLineBytes` (`overlongLine` then says so).
@@ -109,9 +209,20 @@ final class DaemonConnection {
             buffer.removeFirst(head)
             head = 0
         }
-        let fd = self.fd
+        let fd = self.fd, tls = self.tls
         let result: Result<Int, SystemError> = chunk.withUnsafeMutableBytes { raw in
-            do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
+            guard let tls else {
+                do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
+            }
+            do throws(TLSError) {
+                switch try tls.read(into: raw) {
+                case .bytes(let count): return .success(count)
+                case .closeNotify, .eof: return .success(0)
+                case .wantRead, .wantWrite: return .failure(SystemError(call: "read", errno: EAGAIN))
+                }
+            } catch {
+                return .failure(Self.lost(error, "read"))
+            }
         }
         switch result {
         case .success(let count):
@@ -148,8 +259,8 @@ final class DaemonConnection {
             guard now < deadline else { return .timedOut }
             var entries = [PollEntry(fd, read: true, write: false)]
             do throws(SystemError) {
-                try Poll.wait(&entries, timeoutMilliseconds: Int32(clamping: deadline - now))
-                if entries[0].isReadable || entries[0].isBroken { _ = try receive() }
+                if !hasBufferedInput { try Poll.wait(&entries, timeoutMilliseconds: Int32(clamping: deadline - now)) }
+                if hasBufferedInput || entries[0].isReadable || entries[0].isBroken { _ = try receive() }
             } catch {
                 return .failed(error)
             }

@@ -17,7 +17,7 @@ enum DaemonRouting {
         precondition(!targets.isEmpty, "no address to connect to")
         var passedOver: [String] = []
         for target in targets {
-            do throws(SystemError) { return try DaemonConnection(target) } catch {
+            do throws(ConnectError) { return try DaemonConnection(target) } catch {
                 if targets.count == 1 { fail("cannot connect to \(target): \(DaemonConnection.explain(error, target))") }
                 passedOver.append("\(target): \(DaemonConnection.explain(error, target))")
             }
@@ -34,7 +34,7 @@ enum DaemonRouting {
         var passedOver: [String] = []
         for target in targets {
             let connection: DaemonConnection
-            do throws(SystemError) { connection = try DaemonConnection(target) } catch {
+            do throws(ConnectError) { connection = try DaemonConnection(target) } catch {
                 passedOver.append("\(target): \(DaemonConnection.explain(error, target))")
                 continue
             }

@@ -47,6 +47,7 @@ final class LatencyCommand {
             while true {
                 if let line = connection.takeLine() { return line }
                 if connection.reachedEnd || connection.isOverlong() { return nil }
+                if connection.hasBufferedInput { connection.fill(); continue }
                 var entries = [PollEntry(connection.fd, read: true, write: false), PollEntry(signals.descriptor, read: true, write: false)]
                 do throws(SystemError) { try Poll.wait(&entries) } catch { fail("\(error)") }
                 if entries[1].isReadable { signalled = true; return nil }

@@ -63,7 +63,7 @@ final class SendCommand {
     private func closeSendingSideIfDone(_ connection: DaemonConnection) {
         guard !sendClosed, reader.isDone, outgoingHead == outgoing.count else { return }
         sendClosed = true
-        try? connection.fd.shutdown(.write)
+        try? connection.endOutput()
     }
 
     private func waitAndTransfer(_ connection: DaemonConnection) {
@@ -71,8 +71,8 @@ final class SendCommand {
         var entries = [PollEntry(connection.fd, read: true, write: wantWrite)]
         let pollInput = !sendClosed && outgoingHead == outgoing.count && !reader.isDone
         if pollInput, let input = reader.current { entries.append(PollEntry(input, read: true, write: false)) }
-        do { try Poll.wait(&entries) } catch { fail("\(error)") }
-        if entries[0].isReadable || entries[0].isBroken { receive(connection) }
+        if !connection.hasBufferedInput { do { try Poll.wait(&entries) } catch { fail("\(error)") } }
+        if connection.hasBufferedInput || entries[0].isReadable || entries[0].isBroken { receive(connection) }
         if entries[0].isWritable && wantWrite { transmit(connection) }
         if pollInput && entries.count > 1 && (entries[1].isReadable || entries[1].isBroken) { reader.needsPoll = false }
     }
@@ -107,14 +107,14 @@ final class SendCommand {
     }
 
     private func transmit(_ connection: DaemonConnection) {
-        let result: Result<Int, SystemError> = outgoing.withUnsafeBytes { raw in
+        let result: Result<Int?, SystemError> = outgoing.withUnsafeBytes { raw in
             do throws(SystemError) {
-                return .success(try connection.fd.sendOnce(UnsafeRawBufferPointer(rebasing: raw[outgoingHead...])))
+                return .success(try connection.sendSome(UnsafeRawBufferPointer(rebasing: raw[outgoingHead...])))
             } catch { return .failure(error) }
         }
         switch result {
-        case .success(let count): outgoingHead += count
-        case .failure(let error) where error.isWouldBlock: break
+        case .success(let count?): outgoingHead += count
+        case .success(nil): break
         case .failure:
             // The daemon is gone: stop sending, read what it answered before it went.
             sendClosed = true

@@ -39,6 +39,14 @@ Options:
   -i SECONDS        wait this long between runs (0.1 for a tenth of a second)
   --latency         time PING round trips on one connection until Ctrl-C (or -r N samples, one
                     every -i SECONDS, default 0.01), then print min, avg and max in ms
+  --tls             TLS to TCP daemons (§9); the certificate is checked against the system's
+                    CAs and must name the address given (or --tls-server-name)
+  --cacert FILE     trust the CA certificates in FILE instead (implies --tls)
+  --cert FILE       a client certificate (PEM), for daemons with --tls-client-ca (implies --tls)
+  --key FILE        its private key (default: in the --cert file)
+  --tls-server-name NAME   the name the daemon's certificate must carry (default: the address)
+  --token-file FILE send the token on the first line of FILE (AUTH) on every connection;
+                    without it, $PAYMENTSD_TOKEN if set
   --version         the version
   -h, --help        this text
 Without --unix or --tcp: $PAYMENTSD_SOCKET, a comma-separated list of addresses (each a

@@ -13,6 +13,11 @@ do {
 }
 
 switch invocation.command {
+case .help, .version, .hashToken: break
+default: ClientSecurity.current = ClientSecurity.load(invocation.security, environmentToken: Environment.get("PAYMENTSD_TOKEN"))
+}
+
+switch invocation.command {
 case .help, .version:
     standardOutput.write(invocation.command == .help ? usageText : Version.text + "\n")
     standardOutput.flush()
