@@ -52,6 +52,8 @@ public final class Connection {
     var handshakeDeadline: UInt64 = 0
     /// The client's first byte was seen to open a TLS record.
     var sawTLSRecord = false
+    /// The session reported the end of input (close_notify or EOF) after bytes not yet delivered.
+    var tlsInputEnded = false
     /// OpenSSL must write (a handshake message) before the next read can go on.
     var tlsReadWaitsForWritable = false
     /// OpenSSL must read before the next write can go on.

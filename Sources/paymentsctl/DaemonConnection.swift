@@ -160,6 +160,12 @@ final class DaemonConnection {
         SystemError(call: "TLS \(call)", subject: "\(error)", errno: ECONNRESET)
     }
 
+    /// Whether a read of `fd` would find something now (a poll that does not wait).
+    private static func hasInput(_ fd: FileDescriptor) -> Bool {
+        var entries = [PollEntry(fd, read: true, write: false)]
+        return (try? Poll.wait(&entries, timeoutMilliseconds: 0)) != nil && (entries[0].isReadable || entries[0].isBroken)
+    }
+
     /// Decrypted bytes waiting inside OpenSSL, which `poll` cannot see.
     var hasBufferedInput: Bool { (tls?.pendingBytes ?? 0) > 0 }
 
@@ -214,15 +220,24 @@ final class DaemonConnection {
             guard let tls else {
                 do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
             }
-            do throws(TLSError) {
-                switch try tls.read(into: raw) {
-                case .bytes(let count): return .success(count)
-                case .closeNotify, .eof: return .success(0)
-                case .wantRead, .wantWrite: return .failure(SystemError(call: "read", errno: EAGAIN))
+            // One TLS record is at most 16 KiB: read on while OpenSSL has bytes, up to the chunk.
+            var filled = 0
+            while filled < raw.count {
+                do throws(TLSError) {
+                    switch try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) {
+                    case .bytes(let count):
+                        filled += count
+                        if tls.pendingBytes == 0 && !Self.hasInput(fd) { return .success(filled) }
+                        continue
+                    case .closeNotify, .eof: if filled == 0 { return .success(0) }
+                    case .wantRead, .wantWrite: if filled == 0 { return .failure(SystemError(call: "read", errno: EAGAIN)) }
+                    }
+                } catch {
+                    if filled == 0 { return .failure(Self.lost(error, "read")) }
                 }
-            } catch {
-                return .failure(Self.lost(error, "read"))
+                break
             }
+            return .success(filled)
         }
         switch result {
         case .success(let count):
