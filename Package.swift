@@ -10,6 +10,8 @@
 //   PaymentsPostgres  the only module that calls libpq: one connection type, pipeline mode, typed errors
 //   PaymentsReplication  the journal on PostgreSQL: batches, snapshots, ledger ownership (epoch, lease)
 //   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
+//   PaymentsRedis     our small RESP client (for paymentsctl mirror)
+//   PaymentsFollow    the change stream's client side: line reader, LSN file, mirror batches
 //   payments / paymentsd / paymentsctl   thin mains
 import PackageDescription
 
@@ -34,8 +36,10 @@ let package = Package(
         .executableTarget(
             name: "payments", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"]),
         .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer", "PaymentsReplication"]),
+        .target(name: "PaymentsRedis", dependencies: ["PaymentsPlatform"]),
+        .target(name: "PaymentsFollow", dependencies: ["PaymentsRedis", "PaymentsPlatform"]),
         .executableTarget(
-            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform"]),
+            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform", "PaymentsRedis", "PaymentsFollow"]),
         .executableTarget(
             name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Benchmarks/payments-bench"),
@@ -56,6 +60,11 @@ let package = Package(
         .executableTarget(
             name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Tests/JournalCrashChild"),
+        .testTarget(
+            name: "PaymentsFollowTests",
+            dependencies: ["PaymentsFollow", "PaymentsRedis", "PaymentsPlatform"]),
+        .testTarget(
+            name: "PaymentsRedisTests", dependencies: ["PaymentsRedis", "PaymentsPlatform", "ChildProcessSupport"]),
         .testTarget(
             name: "PaymentsServerTests",
             dependencies: ["PaymentsServer", "PaymentsFormat", "PaymentsCore", "PaymentsPlatform"]),

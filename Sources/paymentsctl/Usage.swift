@@ -61,4 +61,7 @@ enum ExitStatus {
     static let failure: Int32 = 1
     static let usage: Int32 = 2
     static let unacknowledged: Int32 = 3
+    /// `follow`: standard output was closed (the reader went away); the LSN file holds the
+    /// last line written.
+    static let outputClosed: Int32 = 4
 }
