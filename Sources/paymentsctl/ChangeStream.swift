@@ -75,6 +75,25 @@ final class ChangeStream {
         return first
     }
 
+    /// `ERR ...` as a stream line: the daemon ended the stream with it (the start is gone,
+    /// its journal failed, its state was rebuilt under a snapshot being sent) and closes.
+    static func isEnd(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.count >= 3 && line[0] == UInt8(ascii: "E") && line[1] == UInt8(ascii: "R") && line[2] == UInt8(ascii: "R")
+    }
+
+    /// Asks `STATS` on a connection of its own and reads `last_lsn` and `clients` from it;
+    /// nil when the daemon does not answer in time or says no such keys.
+    static func stats(_ target: SocketAddress) -> (lastLSN: UInt64, clients: Int)? {
+        guard let connection = try? DaemonConnection(target) else { return nil }
+        defer { connection.close() }
+        guard connection.request("STATS") == nil,
+              case .line(let bytes) = connection.readLine(within: DaemonRouting.probeTimeoutMilliseconds, maxBytes: DaemonRouting.probeReplyMaxBytes),
+              let stats = StatsReply(String(decoding: bytes, as: UTF8.self)),
+              let last = stats.pairs["last_lsn"].flatMap({ UInt64($0) }), let clients = stats.pairs["clients"].flatMap({ Int($0) })
+        else { return nil }
+        return (last, clients)
+    }
+
     func close() { try? fd.close() }
 }
 

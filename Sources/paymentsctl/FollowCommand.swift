@@ -45,6 +45,11 @@ final class FollowCommand {
             printed = recorded
         }
         while true {
+            if printed == nil, from == nil, !resolveNext() {
+                log.change("cannot ask \(targets.map(\.description).joined(separator: ", ")) for STATS; retrying")
+                if pause(backoff.take(), signals: signals) { stop(.success) }
+                continue
+            }
             let request = self.request()
             let stream: ChangeStream
             do throws(ChangeStream.Failure) { stream = try ChangeStream(targets, request: request) } catch {
@@ -58,6 +63,19 @@ final class FollowCommand {
             log.change("\(reason); reconnecting")
             if pause(backoff.take(), signals: signals) { stop(.success) }
         }
+    }
+
+    /// "From the next transaction" made exact: `STATS` says the last LSN journaled, N, and the
+    /// stream starts at N + 1 as if N had been printed, so that a reconnect (or a restart with
+    /// `--lsn-file`) before the first line misses nothing journaled since.
+    private func resolveNext() -> Bool {
+        for target in targets {
+            if let stats = ChangeStream.stats(target) {
+                printed = stats.lastLSN
+                return true
+            }
+        }
+        return false
     }
 
     /// `FOLLOW` from the line after the last printed, else as `--from` says, else from the next.
@@ -96,7 +114,9 @@ final class FollowCommand {
         var lastLSN: UInt64?
         var broken: String?
         output.removeAll(keepingCapacity: true)
+        var ended: String?
         stream.lines.takeLines { line in
+            if ChangeStream.isEnd(line) { ended = String(decoding: line, as: UTF8.self); return false }
             let change: ChangeLine
             do { change = try ChangeLine.parse(line) } catch {
                 broken = "not a paymentsd change stream at \(stream.target) (\(error): \"\(quotedReply(String(decoding: line, as: UTF8.self)))\")"
@@ -123,6 +143,10 @@ final class FollowCommand {
             backoff.reset()
         }
         if let broken { stop(.failure, broken) }
+        if let ended {
+            if case .gone = StreamRefusal(ended) { refused(ended, stream) }
+            throw ChangeStream.Failure(description: "\(stream.target) ended the stream: \(ended)")
+        }
     }
 
     private func refused(_ line: String, _ stream: ChangeStream) -> Never {

@@ -64,6 +64,9 @@ final class MirrorCommand {
             case .restart(let why):
                 log.change(why)
                 forceRebuild = session.needsRebuild
+            case .retry(let why) where session.needsRebuild:
+                log.change(why)
+                forceRebuild = true
             case .retry(let why):
                 log.change("\(why); retrying")
                 if pause(backoff.take(), signals: signals) {
@@ -93,6 +96,13 @@ final class MirrorSession {
         case live
     }
     private var phase = Phase.live
+    /// Snapshot lines taken so far (the rebuild), and when the stream last brought bytes.
+    private var snapshotLines = 0
+    private var lastBytes: UInt64 = 0
+    private var lastProbe: UInt64 = 0
+    /// How long the stream must be quiet after snapshot lines before the daemon is asked
+    /// whether the snapshot is complete, and how often it is asked.
+    static let snapshotQuietMilliseconds: UInt64 = 200
     private var order = StreamOrder()
     private var batch = MirrorBatch()
     private var encoded: [UInt8] = []
@@ -170,9 +180,11 @@ final class MirrorSession {
                 if entries[1].isReadable || entries[1].isBroken { try receive(redis, log: &log, backoff: &backoff) }
                 if entries[0].wantRead, entries[0].isReadable || entries[0].isBroken {
                     do throws(ChangeStream.Failure) { _ = try stream.read() } catch { streamEnded = error.description }
+                    lastBytes = MonotonicClock.milliseconds()
                 }
                 try fillBatch(stream)
                 if inFlight == nil && !batch.isEmpty { try send(redis) }
+                if inFlight == nil && batch.isEmpty, let lsn = snapshotComplete(stream) { try send(redis, completingAt: lsn) }
             } catch {
                 return error.outcome
             }
@@ -201,7 +213,9 @@ final class MirrorSession {
         }
         var broken: String?
         guard !batch.isFull else { return }
+        var ended: String?
         stream.lines.takeLines { line in
+            if ChangeStream.isEnd(line) { ended = String(decoding: line, as: UTF8.self); return false }
             let change: ChangeLine
             do { change = try ChangeLine.parse(line) } catch {
                 broken = "not a paymentsd change stream at \(stream.target) (\(error): \"\(quotedReply(String(decoding: line, as: UTF8.self)))\")"
@@ -215,18 +229,38 @@ final class MirrorSession {
                 broken = "a snapshot line in a stream that was not asked for one"
                 return false
             }
+            if change.isSnapshot { snapshotLines += 1 }
             batch.add(change, from: line)
             return !batch.isFull
         }
         if let broken { fail(broken) }
+        if let ended {
+            if case .gone = StreamRefusal(ended), case .live = phase { needsRebuild = true }
+            throw MirrorFailure(outcome: .retry("\(stream.target) ended the stream: \(ended)"))
+        }
     }
 
-    /// Sends the batch as one MULTI/EXEC.
-    private func send(_ redis: RedisConnection) throws(MirrorFailure) {
+    /// A rebuild whose snapshot lines stopped coming with no transaction after them: the
+    /// snapshot is complete when the daemon's `STATS` says that nothing was journaled after
+    /// its LSN and that it holds as many accounts as lines came (accounts are never removed).
+    /// Returns the snapshot's LSN then.
+    private func snapshotComplete(_ stream: ChangeStream) -> UInt64? {
+        guard case .rebuilding(started: true) = phase, snapshotLines > 0, let lsn = order.snapshotLSN,
+              stream.lines.isEmpty else { return nil }
+        let now = MonotonicClock.milliseconds()
+        guard now - lastBytes >= Self.snapshotQuietMilliseconds, now - lastProbe >= 1_000 else { return nil }
+        lastProbe = now
+        guard let stats = ChangeStream.stats(stream.target), stats.lastLSN == lsn, stats.clients == snapshotLines else { return nil }
+        return lsn
+    }
+
+    /// Sends the batch as one MULTI/EXEC (or, `completingAt`, only what ends a rebuild).
+    private func send(_ redis: RedisConnection, completingAt: UInt64? = nil) throws(MirrorFailure) {
         var before: [[String]] = [], after: [[String]] = []
         var checks: [(Int, String)] = []
         var completes = false
-        let last = String(batch.lastLSN)
+        let lastLSN = completingAt ?? batch.lastLSN
+        let last = String(lastLSN)
         switch phase {
         case .live:
             after = [["SET", MirrorCommand.lsnKey, last, "XX"]]
@@ -237,7 +271,7 @@ final class MirrorSession {
                 before = [["DEL", MirrorCommand.lsnKey], ["SET", MirrorCommand.rebuildKey, String(snapshot)]]
                 phase = .rebuilding(started: true)
             }
-            if batch.hasRecords {
+            if batch.hasRecords || completingAt != nil {
                 after = [["SET", MirrorCommand.rebuildKey, last, "XX"], ["RENAME", MirrorCommand.rebuildKey, MirrorCommand.lsnKey]]
                 completes = true
             } else {
@@ -249,7 +283,7 @@ final class MirrorSession {
         let firstAfter = commands - after.count
         for index in after.indices { checks.append((firstAfter + index, after[index].prefix(2).joined(separator: " "))) }
         inFlight = InFlight(
-            repliesDue: commands + 2, checks: checks, lastLSN: batch.lastLSN, completesRebuild: completes,
+            repliesDue: commands + 2, checks: checks, lastLSN: lastLSN, completesRebuild: completes,
             firstError: nil, commands: commands)
         batch.reset()
         do throws(RedisError) { try redis.send(encoded) } catch { throw MirrorFailure(outcome: .retry("\(error)")) }
