@@ -36,7 +36,7 @@ import PaymentsPlatform
                 "the format 1 segment is left as it was")
         var read: [(UInt64, [UInt8])] = []
         let cursor = journal.makeCursor(from: 51)
-        #expect(cursor.readAll(through: 80) { read.append(($0, $1)) } == .records(30))
+        #expect(cursor.readAll(through: 80) { read.append(($0, Array($1))) } == .records(30))
         expectTestRecords(read, first: 51, last: 80)
         try journal.close()
         // Opened again: both segments replay, the journal goes on in the format 2 one.
