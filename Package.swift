@@ -78,7 +78,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
-                "PaymentsTestSupport", "ChildProcessSupport",
+                "PaymentsTestSupport", "ChildProcessSupport", "PaymentsRedis",
             ]),
     ]
 )

@@ -172,6 +172,8 @@ final class MirrorSession {
         var streamEnded: String?
         while true {
             entries[0].wantRead = streamEnded == nil && !batch.isFull
+            // A descriptor not waited for is left out (-1): a hung-up socket would wake poll at once.
+            entries[0].descriptor = entries[0].wantRead ? stream.fd : FileDescriptor(rawValue: -1)
             entries[1].wantRead = inFlight != nil
             if streamEnded != nil && inFlight == nil && batch.isEmpty { return .retry(streamEnded!) }
             _ = try? Poll.wait(&entries, timeoutMilliseconds: 1_000)
