@@ -16,9 +16,15 @@ extension DaemonEndToEnd {
 
         /// Waits until the follower printed `last`, then checks its lines against the daemon's own
         /// stream (`FOLLOW 0`): every one there, in order, the same text.
-        func expectComplete(_ out: String, daemon: DaemonProcess, allowRepeats: Int, _ log: String) throws {
+        func expectComplete(_ out: String, daemon: DaemonProcess, allowRepeats: Int, _ log: String, follower: ChildProcess) throws {
             let last = try daemonLastLSN(daemon.unixAddress)
-            try followWait(60, "the follower to print LSN \(last)") { FollowOutput(path: out).lsns.last == last }
+            try followWait(60, "the follower to print LSN \(last)") {
+                if !follower.isRunning {
+                    let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                    throw DaemonTestError("follow exited with \(follower.terminationStatus) before LSN \(last):\n\(errors.suffix(1500))")
+                }
+                return FollowOutput(path: out).lsns.last == last
+            }
             let output = FollowOutput(path: out)
             let (gaps, repeats) = output.breaks()
             let errors = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -42,7 +48,7 @@ extension DaemonEndToEnd {
             let scratch = DaemonScratch()
             let daemon = try DaemonProcess(in: scratch)
             let out = scratch.file("follow.out"), log = scratch.file("follow.log"), lsnFile = scratch.file("lsn")
-            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 11))
+            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 11), chunk: 20, pauseMicroseconds: 12_000)
             for round in 0..<6 {
                 let follower = try paymentsctl(["--unix", daemon.socketPath, "follow", "--from", "0", "--lsn-file", lsnFile], stdout: out, stderr: log)
                 usleep(UInt32.random(in: 50_000...400_000))
@@ -51,7 +57,7 @@ extension DaemonEndToEnd {
             }
             try feeder.wait()
             let follower = try paymentsctl(["--unix", daemon.socketPath, "follow", "--lsn-file", lsnFile], stdout: out, stderr: log)
-            try expectComplete(out, daemon: daemon, allowRepeats: 0, log)
+            try expectComplete(out, daemon: daemon, allowRepeats: 0, log, follower: follower)
             follower.signal(SIGTERM)
             #expect(try follower.wait(seconds: 30) == 0)
             #expect(try LSNFile(lsnFile) == (try daemonLastLSN(daemon.unixAddress)))
@@ -63,7 +69,7 @@ extension DaemonEndToEnd {
             let scratch = DaemonScratch()
             let daemon = try DaemonProcess(in: scratch)
             let out = scratch.file("follow.out"), log = scratch.file("follow.log"), lsnFile = scratch.file("lsn")
-            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 12))
+            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 12), chunk: 20, pauseMicroseconds: 12_000)
             for _ in 0..<6 {
                 let follower = try paymentsctl(["--unix", daemon.socketPath, "follow", "--from", "0", "--lsn-file", lsnFile], stdout: out, stderr: log)
                 usleep(UInt32.random(in: 50_000...400_000))
@@ -72,7 +78,7 @@ extension DaemonEndToEnd {
             }
             try feeder.wait()
             let follower = try paymentsctl(["--unix", daemon.socketPath, "follow", "--lsn-file", lsnFile], stdout: out, stderr: log)
-            try expectComplete(out, daemon: daemon, allowRepeats: 6 * 2_000, log)
+            try expectComplete(out, daemon: daemon, allowRepeats: 6 * 2_000, log, follower: follower)
             follower.signal(SIGTERM)
             #expect(try follower.wait(seconds: 30) == 0)
         }
@@ -84,14 +90,14 @@ extension DaemonEndToEnd {
             var daemon = try DaemonProcess(in: scratch)
             let out = scratch.file("follow.out"), log = scratch.file("follow.log")
             let follower = try paymentsctl(["--unix", daemon.socketPath, "follow", "--from", "0"], stdout: out, stderr: log)
-            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 13))
+            let feeder = FollowFeeder({ .unix(path: scratch.file("d.sock")) }, lines: DaemonStream.generate(count: 4000, seed: 13), chunk: 20, pauseMicroseconds: 12_000)
             for _ in 0..<3 {
                 usleep(UInt32.random(in: 200_000...600_000))
                 daemon.crash()
                 daemon = try DaemonProcess(in: scratch)
             }
             try feeder.wait()
-            try expectComplete(out, daemon: daemon, allowRepeats: 0, log)
+            try expectComplete(out, daemon: daemon, allowRepeats: 0, log, follower: follower)
             let errors = try String(contentsOfFile: log, encoding: .utf8)
             #expect(errors.contains("reconnecting"), "follow said nothing of the lost daemon:\n\(errors)")
             follower.signal(SIGTERM)

@@ -38,7 +38,7 @@ extension DaemonEndToEnd {
                 try ChildProcess(DaemonBinaries.paymentsctl.path, ["--unix", daemon.socketPath, "mirror", redis.url], stderrPath: log)
             }
             var mirror = try startMirror()
-            let feeder = FollowFeeder({ daemon.unixAddress }, lines: DaemonStream.generate(count: 6000, seed: 21, clients: 1...300))
+            let feeder = FollowFeeder({ daemon.unixAddress }, lines: DaemonStream.generate(count: 6000, seed: 21, clients: 1...300), chunk: 20, pauseMicroseconds: 8_000)
             var rng = SystemRandomNumberGenerator()
             for round in 0..<8 {
                 usleep(UInt32.random(in: 100_000...500_000, using: &rng))
