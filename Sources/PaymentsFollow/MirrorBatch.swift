@@ -15,7 +15,7 @@ import PaymentsRedis
 public struct MirrorBatch {
     /// Lines in one batch at most: the bound on a Redis transaction's size (and on the
     /// memory Redis needs to queue it).
-    public static let maxLines = 16_384
+    public static let maxLines = 65_536
 
     private struct Entry {
         var client: UInt16
