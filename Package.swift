@@ -12,6 +12,8 @@
 //   PaymentsTLS       the only module that calls OpenSSL: SHA-256, TLS contexts, non-blocking TLS sessions
 //   PaymentsReplication  the journal on PostgreSQL: batches, snapshots, ledger ownership (epoch, lease)
 //   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
+//   PaymentsRedis     our small RESP client (for paymentsctl mirror)
+//   PaymentsFollow    the change stream's client side: line reader, LSN file, mirror batches
 //   payments / paymentsd / paymentsctl   thin mains
 import PackageDescription
 
@@ -38,8 +40,10 @@ let package = Package(
         .executableTarget(
             name: "payments", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform"]),
         .executableTarget(name: "paymentsd", dependencies: ["PaymentsServer", "PaymentsReplication"]),
+        .target(name: "PaymentsRedis", dependencies: ["PaymentsPlatform"]),
+        .target(name: "PaymentsFollow", dependencies: ["PaymentsRedis", "PaymentsPlatform"]),
         .executableTarget(
-            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform", "PaymentsTLS"]),
+            name: "paymentsctl", dependencies: ["PaymentsFormat", "PaymentsPlatform", "PaymentsTLS", "PaymentsRedis", "PaymentsFollow"]),
         .executableTarget(
             name: "payments-bench", dependencies: ["PaymentsCore", "PaymentsFormat", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Benchmarks/payments-bench"),
@@ -66,6 +70,11 @@ let package = Package(
             name: "journal-crash-child", dependencies: ["PaymentsJournal", "PaymentsPlatform", "PaymentsTestSupport"],
             path: "Tests/JournalCrashChild"),
         .testTarget(
+            name: "PaymentsFollowTests",
+            dependencies: ["PaymentsFollow", "PaymentsRedis", "PaymentsPlatform"]),
+        .testTarget(
+            name: "PaymentsRedisTests", dependencies: ["PaymentsRedis", "PaymentsPlatform", "ChildProcessSupport"]),
+        .testTarget(
             name: "PaymentsServerTests",
             dependencies: ["PaymentsServer", "PaymentsFormat", "PaymentsCore", "PaymentsPlatform"]),
         .testTarget(
@@ -78,7 +87,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
-                "PaymentsTestSupport", "ChildProcessSupport", "TLSTestSupport", "PaymentsTLS",
+                "PaymentsTestSupport", "ChildProcessSupport", "TLSTestSupport", "PaymentsTLS", "PaymentsRedis",
             ]),
     ]
 )

@@ -6,7 +6,20 @@ struct FileHeaderCheck {
     let magic: [UInt8]
     let headerBytes: Int
     let checksumOffset: Int
-    let version: UInt32
+    /// The versions this build reads.
+    let versions: ClosedRange<UInt32>
+
+    init(kind: String, magic: [UInt8], headerBytes: Int, checksumOffset: Int, version: UInt32) {
+        self.init(kind: kind, magic: magic, headerBytes: headerBytes, checksumOffset: checksumOffset, versions: version...version)
+    }
+
+    init(kind: String, magic: [UInt8], headerBytes: Int, checksumOffset: Int, versions: ClosedRange<UInt32>) {
+        self.kind = kind
+        self.magic = magic
+        self.headerBytes = headerBytes
+        self.checksumOffset = checksumOffset
+        self.versions = versions
+    }
 
     /// Throws the first damage found, naming `file` and the byte offset.
     func check(_ raw: UnsafeRawBufferPointer, file: String) throws(JournalError) {
@@ -21,8 +34,9 @@ struct FileHeaderCheck {
             throw .damaged(file: file, offset: checksumOffset, reason: "\(kind) header checksum mismatch")
         }
         let v = p.le32(8)
-        if v != version {
-            throw .damaged(file: file, offset: 8, reason: "unknown \(kind) format version \(v) (this build reads \(version))")
+        if !versions.contains(v) {
+            let readable = versions.count == 1 ? "\(versions.lowerBound)" : "\(versions.lowerBound) to \(versions.upperBound)"
+            throw .damaged(file: file, offset: 8, reason: "unknown \(kind) format version \(v) (this build reads \(readable))")
         }
     }
 }

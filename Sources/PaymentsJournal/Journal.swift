@@ -104,12 +104,20 @@ public final class Journal: DurableStore, @unchecked Sendable {
         lastLSN = recovery.report.lastLSN
         snapshotLSN = recovery.report.snapshotLSN
         segments = recovery.segments
-        if let last = segments.last, last.lastLSN >= recovery.report.snapshotLSN {
+        // A last segment of an older format is not appended to: records of the current format
+        // go to a new segment, so that no segment mixes two record formats.
+        if let last = segments.last, last.lastLSN >= recovery.report.snapshotLSN, last.version == SegmentFormat.version {
             currentFD = try Self.reopen(path(options.directory, last.name), at: last.validEnd)
             currentBytes = last.validEnd
         } else {
-            // No segment, or every record is in the snapshot: start afresh after it.
-            segments = []
+            // No segment, every record is in the snapshot, or the last segment is of an older
+            // format: start afresh after it (the older segment stays, for replay).
+            if segments.last.map({ $0.lastLSN < recovery.report.snapshotLSN }) ?? true { segments = [] }
+            if let last = segments.last, last.records == 0 {
+                // An empty segment of the older format has the name the new one takes.
+                try io { () throws(SystemError) in try FileSystem.remove(path(options.directory, last.name)) }
+                segments.removeLast()
+            }
             (currentFD, currentBytes) = try Self.createSegment(options.directory, firstLSN: lastLSN + 1)
             segments.append(Recovery.Segment(firstLSN: lastLSN + 1, name: SegmentFormat.fileName(firstLSN: lastLSN + 1),
                                              validEnd: currentBytes, records: 0))

@@ -20,4 +20,36 @@ public protocol JournalStore: AnyObject, Sendable {
     /// Calls `body` for each record with LSN >= `lsn`, in order, with a payload view valid only
     /// during the call.
     func read(from lsn: UInt64, _ body: (UInt64, UnsafeRawBufferPointer) -> Void) throws(JournalError)
+    /// The oldest LSN a cursor can read (`lastLSN + 1` when there is none): records before it
+    /// were removed once snapshots covered them, or are of a format older than the one the
+    /// change stream needs (local segments of format 1). Appending thread.
+    var oldestReadableLSN: UInt64 { get }
+    /// A cursor that reads records in order from `lsn` on, a bounded number at a time (the
+    /// change stream, §10). Appending thread; the cursor is used on that thread only.
+    func makeCursor(from lsn: UInt64) -> any JournalCursor
+}
+
+/// Reads a journal's records in order from a position, a bounded number per call, without
+/// going back over what it read before: a follower of the change stream keeps one and reads a
+/// little at a time, as its connection takes the lines.
+public protocol JournalCursor: AnyObject {
+    /// The LSN of the next record `read` hands over.
+    var nextLSN: UInt64 { get }
+    /// Calls `body` for the records `nextLSN...through`, at most `maxRecords` of them, in order,
+    /// with a payload view valid only during the call. Reads only what the store has written
+    /// (the caller passes a durable LSN as `through`). `.gone` when `nextLSN` is no longer kept.
+    func read(
+        through lsn: UInt64, maxRecords: Int, _ body: (UInt64, UnsafeRawBufferPointer) -> Void
+    ) throws(JournalError) -> CursorProgress
+    /// Releases what the cursor holds (an open file, a connection). Idempotent.
+    func close()
+}
+
+/// What one cursor read did.
+public enum CursorProgress: Equatable, Sendable {
+    /// This many records were handed over (0 when there was nothing through the limit).
+    case records(Int)
+    /// The next record was removed (a snapshot covered it) or cannot be served; the oldest
+    /// that can is `oldest`.
+    case gone(oldest: UInt64)
 }

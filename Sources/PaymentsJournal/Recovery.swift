@@ -15,6 +15,8 @@ struct Recovery {
         var name: String
         var validEnd: Int
         var records: UInt64
+        /// The segment's format version (`SegmentFormat.version` for the ones this build creates).
+        var version: UInt32 = SegmentFormat.version
         var lastLSN: UInt64 { firstLSN + records - 1 }
     }
 

@@ -31,7 +31,7 @@ extension Recovery {
             try cutHeaderlessSegment(entry, size: size)
             return nil
         }
-        try checkHeader(fd, entry: entry, file: file)
+        let version = try checkHeader(fd, entry: entry, file: file)
         let walked = try reader.walk(fd, from: SegmentFormat.headerBytes, to: size) { _ in }
         switch walked.stop {
         case .clean: break
@@ -40,17 +40,19 @@ extension Recovery {
         case .corrupt(let offset, let reason):
             try handleBadTail(fd, file: file, at: offset, size: size, isLast: isLast, reason: reason)
         }
-        return Segment(firstLSN: entry.lsn, name: entry.name, validEnd: walked.validEnd, records: walked.records)
+        return Segment(firstLSN: entry.lsn, name: entry.name, validEnd: walked.validEnd, records: walked.records, version: version)
     }
 
-    private func checkHeader(_ fd: FileDescriptor, entry: DirectoryListing.Entry, file: String) throws(JournalError) {
+    /// Checks the header against the file name; returns the segment's format version.
+    private func checkHeader(_ fd: FileDescriptor, entry: DirectoryListing.Entry, file: String) throws(JournalError) -> UInt32 {
         let head = try readBytes(fd, at: 0, count: SegmentFormat.headerBytes)
-        let first = try head.withUnsafeBytes { raw in
+        let (first, version) = try head.withUnsafeBytes { raw in
             Result(catching: { () throws(JournalError) in try SegmentFormat.decodeHeader(raw, file: file) })
         }.get()
         if first != entry.lsn {
             throw .damaged(file: file, offset: 12, reason: "header says first LSN \(first), file name says \(entry.lsn)")
         }
+        return version
     }
 
     private mutating func cutHeaderlessSegment(_ entry: DirectoryListing.Entry, size: Int) throws(JournalError) {

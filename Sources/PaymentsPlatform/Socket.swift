@@ -136,15 +136,6 @@ extension FileDescriptor {
         return SocketAddress(storage: storage, length: length)
     }
 
-    /// Limits every blocking read and write on the socket to `seconds` (0: no limit): past it
-    /// they fail with `EAGAIN`. Best effort: a socket that refuses keeps blocking.
-    public func setTimeouts(seconds: Int) {
-        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
-        let size = socklen_t(MemoryLayout<timeval>.size)
-        _ = Glibc.setsockopt(rawValue, SOL_SOCKET, SO_RCVTIMEO, &timeout, size)
-        _ = Glibc.setsockopt(rawValue, SOL_SOCKET, SO_SNDTIMEO, &timeout, size)
-    }
-
     /// The first byte waiting on a connected socket, left in place (`MSG_PEEK`); nil when
     /// none has arrived yet (`EAGAIN`) or the peer closed (`peerClosed` then true).
     public func peekByte(peerClosed: inout Bool) throws(SystemError) -> UInt8? {

@@ -5,7 +5,10 @@ import PaymentsPostgres
 /// damage inside PostgreSQL is caught as it is in files.
 enum LedgerSchema {
     /// The format this build reads and writes; a database with a newer one is refused.
-    static let formatVersion: Int64 = 1
+    /// Version 2: transaction records carry their outcome and the account after them
+    /// (`TransactionRecord` version 2, for the change stream); version 1 records are still read.
+    /// A daemon of this build raises the stored version to 2 at start, so older builds refuse it.
+    static let formatVersion: Int64 = 2
 
     /// Created under an advisory lock so that two daemons starting at once do not race on the DDL.
     /// `records` and `data` are stored EXTERNAL: they are checksummed frames that do not compress,
@@ -13,7 +16,7 @@ enum LedgerSchema {
     static let create = """
         CREATE SCHEMA IF NOT EXISTS payments;
         CREATE TABLE IF NOT EXISTS payments.format (version bigint NOT NULL);
-        INSERT INTO payments.format SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM payments.format);
+        INSERT INTO payments.format SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM payments.format);
         CREATE TABLE IF NOT EXISTS payments.ledgers (
             name text PRIMARY KEY,
             epoch bigint NOT NULL,
@@ -46,6 +49,7 @@ enum LedgerSchema {
     static let lockForCreate = "SELECT pg_advisory_xact_lock(7300738)"
     static let schemaExists = "SELECT count(*) FROM pg_namespace WHERE nspname = 'payments'"
     static let readFormat = "SELECT max(version) FROM payments.format"
+    static let raiseFormat = "INSERT INTO payments.format SELECT 2 WHERE NOT EXISTS (SELECT 1 FROM payments.format WHERE version >= 2)"
 
     /// The leader's commit: the batch goes in only if this daemon's epoch still owns the ledger,
     /// and the same statement renews the lease on PostgreSQL's clock. The UPDATE takes the

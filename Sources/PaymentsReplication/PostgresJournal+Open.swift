@@ -94,6 +94,7 @@ extension PostgresJournal {
                     "schema payments has format version \(version); this paymentsd reads version "
                         + "\(LedgerSchema.formatVersion) and older: upgrade paymentsd")
             }
+            if version < LedgerSchema.formatVersion { _ = try connection.execute(LedgerSchema.raiseFormat) }
         } catch let error as JournalError {
             throw error
         } catch let error as PostgresError {

@@ -14,6 +14,8 @@ final class DaemonService {
     /// Set once the journal cannot take writes: the daemon stops, replies that waited are never sent.
     private(set) var failure: JournalError?
     var queries: Queries { Queries(service: self) }
+    /// The followers of the change stream (§10).
+    private(set) lazy var stream = ChangeStream(service: self)
     /// How long the journal's syncs took, for `/metrics`.
     private(set) var syncLatency = LatencyHistogram()
     /// `--auth-file`'s tokens (§9); nil when the daemon runs without tokens.
@@ -101,6 +103,7 @@ final class DaemonService {
         do { try durable.rebuildAfterSpaceFault() } catch {
             return fail(.store("cannot rebuild the state after the disk filled: \(error)"))
         }
+        stream.stateRebuilt()
         armSpaceProbe()
     }
 
@@ -155,6 +158,7 @@ final class DaemonService {
     /// Once per loop iteration: write the gathered records, ask for their sync, release what
     /// may go, and snapshot when due.
     func beforeWait() {
+        defer { stream.pumpAll() }
         guard failure == nil else { return }
         do {
             try durable.commitGathered()
@@ -178,6 +182,7 @@ final class DaemonService {
         if let error = durable.committer.failure { fail(error); return }
         if durable.replica != nil { pumpReplica() }
         releaseSafeReplies()
+        stream.pumpAll()
         observeSyncDurations()
     }
 
@@ -220,6 +225,7 @@ final class DaemonService {
                     "no longer the leader: \(dropped.count) connection(s) with replies waiting for records never "
                         + "committed are closed unanswered; state rebuilt from the store")
                 for connection in dropped { connection.close() }
+                stream.stateRebuilt()
             }
             refreshRole()
         } catch {
@@ -265,6 +271,7 @@ final class DaemonService {
             + "clients=\(ledger.accountCount) transactions=\(ledger.transactions.count) connections=\(loop.connectionCount) "
             + "journal_bytes=\(durable.journal.journalBytes) last_lsn=\(durable.lastLSN) "
             + "durable_lsn=\(durable.committer.durableLSN) snapshots=\(durable.snapshots) "
-            + "journal=\(journalAvailable ? "ok" : "unavailable") " + replicaStats() + "uptime_s=\(uptimeSeconds)\n"
+            + "journal=\(journalAvailable ? "ok" : "unavailable") followers=\(stream.followerCount) "
+            + "streamed=\(stream.linesStreamed) " + replicaStats() + "uptime_s=\(uptimeSeconds)\n"
     }
 }

@@ -100,13 +100,26 @@ public final class DurableEngine {
         return drain
     }
 
-    /// Journals `t`, then applies it. Throws when the journal can no longer take writes.
+    /// Journals `t` and applies it. Throws when the journal can no longer take writes; then
+    /// nothing was applied.
+    ///
+    /// The record (version 2) keeps the outcome and the account after `t`, for the change
+    /// stream, so the engine applies `t` while the journal's buffer holds the record: inside the
+    /// encode step, once the journal made room for the record and before it seals its checksum.
+    /// Nothing can fail between the two, so a transaction is applied exactly when it is
+    /// journaled, and no one sees its effect before it is (replies and the stream wait for the
+    /// record to be durable, as before).
     @inline(__always)
     public func submit(_ t: Transaction) throws(JournalError) -> (lsn: UInt64, outcome: Outcome) {
-        let lsn = try journal.appendRecord(payloadSize: TransactionRecord.size(of: t)) { out in
-            _ = TransactionRecord.encode(t, into: out.baseAddress!)
+        var outcome = Outcome.applied
+        let engine = self.engine
+        let lsn = try journal.appendRecord(payloadSize: TransactionRecord.sizeWithEffect(of: t)) { out in
+            let p = out.baseAddress!
+            let head = TransactionRecord.encode(t, into: p)
+            outcome = engine.apply(t)
+            TransactionRecord.encodeEffect(outcome, engine.ledger.account(t.client), into: p + head)
         }
-        return (lsn, engine.apply(t))
+        return (lsn, outcome)
     }
 
     /// The last record appended: a reply that observed the state now must wait for it. While a

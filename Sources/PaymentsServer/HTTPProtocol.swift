@@ -27,6 +27,8 @@ final class HTTPProtocol: ConnectionHandler {
         var isStalled = false
         /// The token this connection presented (§9), on listeners that require one.
         var access = HTTPAccess()
+        /// The connection answers `GET /events`: the change stream has it, for good.
+        var isStreaming = false
 
         init(_ connection: Connection, limits: HTTPParserLimits) {
             self.connection = connection
@@ -65,6 +67,7 @@ final class HTTPProtocol: ConnectionHandler {
     func connectionClosed(_ connection: Connection) {
         sessions[connection.id] = nil
         service.gate.forget(connection)
+        service.stream.closed(connection)
         if sessions.isEmpty { try? idleTimer?.disarm() }
     }
 
@@ -110,6 +113,14 @@ final class HTTPProtocol: ConnectionHandler {
                     }
                     continue
                 }
+                if request.method == .get, HTTPRouter.route(request) == .route(.events, headOnly: false) {
+                    if startStream(session, request) { return }
+                    if !request.keepAlive {
+                        finish(connection, closing: true)
+                        return
+                    }
+                    continue
+                }
                 routes.respond(to: request, into: &scratch)
                 if !request.keepAlive {
                     finish(connection, closing: true)
@@ -126,10 +137,42 @@ final class HTTPProtocol: ConnectionHandler {
 
     func connectionBatchEnded(_ connection: Connection) { finish(connection, closing: false) }
 
+    /// `GET /events`: the head of a streamed response, then the connection is the change
+    /// stream's (nothing more is read from it). False when an error response was written
+    /// instead (`400` for a query it does not understand, `410` for an LSN no longer kept).
+    func startStream(_ session: Session, _ request: HTTPRequest) -> Bool {
+        let connection = session.connection
+        let close = !request.keepAlive
+        if service.leaseLapsed {
+            HTTPResponse.appendError(.serviceUnavailable, message: "journal unavailable: \(DaemonService.leaseLapsedReason)",
+                                     close: close, requestVersion: request.version, extraHeaders: routes.dateLine, to: &scratch)
+            return false
+        }
+        guard let start = HTTPRoutes.followStart(request.query) else {
+            HTTPResponse.appendError(.badRequest, message: "expected from=<lsn> or snapshot=1", close: close,
+                                     requestVersion: request.version, extraHeaders: routes.dateLine, to: &scratch)
+            return false
+        }
+        finish(connection, closing: false)  // the responses before it go first
+        let framing: ChangeStream.Framing = request.version == .http10 ? .closeDelimited : .chunked
+        if let refusal = service.stream.follow(connection, start, framing: framing) {
+            HTTPResponse.appendError(.gone, message: refusal, close: close, requestVersion: request.version,
+                                     extraHeaders: routes.dateLine, to: &scratch)
+            return false
+        }
+        HTTPResponse.appendStreamingHead(.ok, contentType: .ndjson, requestVersion: request.version,
+                                         extraHeaders: routes.dateLine, to: &scratch)
+        finish(connection, closing: false)
+        session.isStreaming = true
+        connection.park()
+        return true
+    }
+
     /// The client sent everything (`shutdown(SHUT_WR)` after pipelining): a connection closes
     /// once its output is written, so one with requests still stalled stays parked until
     /// `connectionDrained` has answered them.
     func connectionInputEnded(_ connection: Connection) {
+        if sessions[connection.id]?.isStreaming == true { return }
         if sessions[connection.id]?.isStalled == true { connection.park() }
     }
 
@@ -172,6 +215,7 @@ final class HTTPProtocol: ConnectionHandler {
 
     /// The client read its responses down to the low-water mark: answer what is still buffered.
     func connectionDrained(_ connection: Connection) {
+        if sessions[connection.id]?.isStreaming == true { return service.stream.drained(connection) }
         guard let session = sessions[connection.id], session.isStalled, !connection.isClosing else { return }
         if connection.isParked { connection.unpark() }
         serve(session)
@@ -186,7 +230,8 @@ final class HTTPProtocol: ConnectionHandler {
         let limit = UInt64(configuration.httpIdleTimeoutSeconds) * 1000
         refreshDate()
         // A stalled connection's requests are complete: the wait is for its client to read.
-        for session in sessions.values where now - session.idleSince >= limit && !session.connection.isClosing && !session.isStalled {
+        for session in sessions.values
+        where now - session.idleSince >= limit && !session.connection.isClosing && !session.isStalled && !session.isStreaming {
             if session.parser.hasPartialRequest {
                 HTTPResponse.appendError(
                     .requestTimeout, message: "request not complete in time", close: true, extraHeaders: routes.dateLine, to: &scratch)

@@ -79,6 +79,9 @@ struct HTTPRoutes {
             case .leader:
                 let (status, reply) = leader()
                 send(status, .json, reply, headOnly: headOnly)
+            case .events:
+                // GET is streamed by `HTTPProtocol`; HEAD gets the head of a stream with no body.
+                send(.ok, .ndjson, [], headOnly: true)
             }
         }
     }
@@ -95,6 +98,31 @@ struct HTTPRoutes {
         }
         body.append(UInt8(ascii: "}"))
         return (service.writeRefusal == nil ? .ok : .serviceUnavailable, body)
+    }
+
+    /// Where `GET /events` starts: `from=LSN` (0 the start), `snapshot=1` (or `true`) for the
+    /// accounts first, neither for the next record. Nil for a query it does not understand.
+    static func followStart(_ query: ArraySlice<UInt8>?) -> FollowStart? {
+        guard let query, !query.isEmpty else { return .next }
+        var start = FollowStart.next
+        for pair in query.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(decoding: parts[0], as: UTF8.self)
+            let value = parts.count > 1 ? String(decoding: parts[1], as: UTF8.self) : ""
+            switch key {
+            case "from":
+                guard let lsn = UInt64(value), lsn <= UInt64(Int64.max), start == .next else { return nil }
+                start = .lsn(lsn)
+            case "snapshot":
+                switch value {
+                case "1", "true", "": guard start == .next else { return nil }; start = .snapshot
+                case "0", "false": break
+                default: return nil
+                }
+            default: return nil
+            }
+        }
+        return start
     }
 
     /// Room for 64 KiB of lines at a time, and at least what the framer needs for its limit.

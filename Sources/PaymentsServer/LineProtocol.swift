@@ -75,7 +75,12 @@ final class LineProtocol: ConnectionHandler {
         session.syncRequested = false
     }
 
-    func connectionClosed(_ connection: Connection) { service.gate.forget(connection) }
+    func connectionClosed(_ connection: Connection) {
+        service.gate.forget(connection)
+        service.stream.closed(connection)
+    }
+
+    func connectionDrained(_ connection: Connection) { service.stream.drained(connection) }
 
     func handle(_ request: LineRequest, _ connection: Connection) {
         switch request {
@@ -111,6 +116,18 @@ final class LineProtocol: ConnectionHandler {
             service.queries.answer(request, into: &scratch)
         case .stats, .ping, .help:
             service.queries.answer(request, into: &scratch)
+        case .follow(let start):
+            if service.leaseLapsed { return scratch.append(contentsOf: "ERR journal unavailable: \(DaemonService.leaseLapsedReason)\n".utf8) }
+            // The replies before it go first; the stream starts once they are released.
+            if !scratch.isEmpty {
+                connection.write(scratch)
+                scratch.removeAll(keepingCapacity: true)
+            }
+            if let refusal = service.stream.follow(connection, start, framing: .lines) {
+                scratch.append(contentsOf: "ERR \(refusal)\n".utf8)
+            } else {
+                connection.park()  // no more requests: the connection is the stream's
+            }
         }
     }
 

@@ -16,6 +16,8 @@ enum LineRequest: Equatable {
     case sync, stats, ping, help, quit
     /// `AUTH <token>` (§9): the token's bytes, empty when the line had none (or more than one word).
     case auth([UInt8])
+    /// `FOLLOW [LSN|SNAPSHOT]`: the connection becomes a change stream (§10).
+    case follow(FollowStart)
     /// A command word with arguments it does not take: the text after `ERR`.
     case usage(String)
     /// A single word that is neither a command nor a transaction type (`hello`, `PIGN`): a
@@ -61,6 +63,12 @@ enum LineRequest: Equatable {
             return .history(ClientID(c))
         case .auth:
             return .auth([])
+        case .follow:
+            guard b == nil else { return .usage(followUsage) }
+            guard let a else { return .follow(.next) }
+            if line.equalsIgnoringCase(a, "snapshot") { return .follow(.snapshot) }
+            guard let lsn = line.parseUnsigned(a, limit: UInt64(Int64.max)) else { return .usage(followUsage) }
+            return .follow(.lsn(lsn))
         case .sync, .stats, .ping, .help, .quit:
             guard a == nil else { return .usage("usage: \(command.word) takes no arguments") }
             switch command {
@@ -72,6 +80,8 @@ enum LineRequest: Equatable {
             }
         }
     }
+
+    static let followUsage = "usage: FOLLOW [<lsn> | SNAPSHOT]"
 
     /// A word without the bytes that make a transaction (`,` of CSV; `{`, `}`, `"` of JSON): a
     /// line of one such word was meant as a command. A transaction type alone (`deposit`)
@@ -105,6 +115,9 @@ enum LineRequest: Equatable {
         TX <id>                           a deposit or withdrawal and its state
         HISTORY <client>                  a client's transactions, then an empty line
         SYNC                              OK once everything before it is on stable storage
+        FOLLOW [<lsn> | SNAPSHOT]         the change stream: one JSON line per transaction from <lsn>
+                                          (0: the start; none: the next), as each becomes durable;
+                                          SNAPSHOT: every account first, then what follows
         STATS                             counters as key=value pairs
         PING                              PONG
         HELP                              this list, then an empty line
@@ -115,7 +128,7 @@ enum LineRequest: Equatable {
 
 /// The command words, matched in any case.
 enum Command: CaseIterable {
-    case get, dump, tx, history, sync, stats, ping, help, quit, auth
+    case get, dump, tx, history, sync, stats, ping, help, quit, auth, follow
 
     var word: String {
         switch self {
@@ -129,6 +142,7 @@ enum Command: CaseIterable {
         case .help: "HELP"
         case .quit: "QUIT"
         case .auth: "AUTH"
+        case .follow: "FOLLOW"
         }
     }
 

@@ -36,6 +36,8 @@ enum MetricsPage {
         page.gauge("payments_journal_durable_record", help: "Sequence number of the last record on stable storage.", value: Int(durable.committer.durableLSN))
         page.counter("payments_journal_syncs_total", help: "fdatasync calls made by the group committer.", value: durable.committer.syncCount)
         page.histogram("payments_journal_sync_seconds", help: "Latency of journal syncs.", service.syncLatency)
+        page.gauge("payments_stream_followers", help: "Connections following the change stream (FOLLOW, GET /events).", value: service.stream.followerCount)
+        page.counter("payments_stream_lines_total", help: "Change stream lines sent since start (records and snapshot accounts).", value: service.stream.linesStreamed)
         page.counter("payments_snapshots_total", help: "Snapshots written since start.", value: UInt64(durable.snapshots))
         if let status = durable.replica?.replicaStatus {
             page.gauge("payments_replica_leader", help: "1 on the leader of the ledger, 0 on a standby.", value: status.role == .leader ? 1 : 0)

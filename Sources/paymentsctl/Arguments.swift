@@ -17,6 +17,10 @@ enum Command: Equatable {
     case latency
     /// `hash-token ROLE NAME`: the auth file line for the token on standard input (§9).
     case hashToken(role: String, name: String)
+    /// `follow [--from LSN|snapshot] [--lsn-file FILE]`: print the change stream (SPEC §10).
+    case follow(from: FollowStart?, lsnFile: String?)
+    /// `mirror redis://HOST:PORT[/DB]`: keep every account in Redis (SPEC §10).
+    case mirror(url: String)
     case help, version
 }
 
@@ -31,6 +35,14 @@ struct Invocation: Equatable {
     var intervalMilliseconds: UInt64? = nil
     /// `--tls`, `--cacert`, `--cert`, `--key`, `--tls-server-name`, `--token-file` (§9).
     var security = ClientSecurity.Options()
+}
+
+/// Where `follow` starts when its `--lsn-file` records nothing.
+enum FollowStart: Equatable {
+    /// `--from N`: the transaction with LSN N (0: the first one kept).
+    case lsn(UInt64)
+    /// `--from snapshot`: every account as it stands, then the transactions after.
+    case snapshot
 }
 
 /// A command line that does not make sense; printed as one line and exit status 2.
@@ -49,6 +61,8 @@ private struct Options {
     var repeatCount: Int?
     var intervalMilliseconds: UInt64?
     var security = ClientSecurity.Options()
+    /// `--from`, `--lsn-file`: options of `follow` that take a value.
+    var values: [String: String] = [:]
 }
 
 /// Hand-written parsing: global options may appear anywhere; `--` ends options; an argument
@@ -74,6 +88,7 @@ func parseArguments(_ arguments: [String], environment socket: String?) throws -
         case "--unix", "--tcp": options.targets.append(try parseTarget(try value(argument), tcp: argument == "--tcp"))
         case "--verbose", "-v": options.flags.insert("--verbose")
         case "--json", "--latency": options.flags.insert(argument)
+        case "--from", "--lsn-file": options.values[argument] = try value(argument)
         case "-r": options.repeatCount = try parseRepeat(try value(argument))
         case "-i": options.intervalMilliseconds = try parseSeconds(try value(argument))
         case "--tls": options.security.tls = true
@@ -164,7 +179,7 @@ extension Substring {
 /// The command, checked against the options that came with it. `-r` and `-i` apply to the
 /// one-request commands and `--latency` only.
 private func parseCommand(_ options: Options) throws -> Command {
-    let command: Command
+    var command: Command
     if options.flags.contains("--latency") {
         guard options.words.isEmpty else { throw UsageError(description: "--latency takes no command") }
         if let stray = options.flags.subtracting(["--latency"]).sorted().first {
@@ -177,8 +192,14 @@ private func parseCommand(_ options: Options) throws -> Command {
     } else {
         command = try parseWords(options.words, flags: options.flags)
     }
+    if let (option, _) = options.values.sorted(by: { $0.key < $1.key }).first {
+        guard case .follow = command else { throw UsageError(description: "\(option) applies to follow only") }
+    }
+    if case .follow = command {
+        command = .follow(from: try options.values["--from"].map(parseFrom), lsnFile: options.values["--lsn-file"])
+    }
     switch command {
-    case .send, .session, .help, .version, .hashToken:
+    case .send, .session, .help, .version, .hashToken, .follow, .mirror:
         if options.repeatCount != nil || options.intervalMilliseconds != nil {
             let option = options.repeatCount != nil ? "-r" : "-i"
             throw UsageError(description: command == .session ? "\(option) needs a command" : "\(option) does not apply to \(options.words[0])")
@@ -241,6 +262,12 @@ private func parseWords(_ words: [String], flags: Set<String>) throws -> Command
         return .hashToken(role: rest[0], name: rest[1])
     case "help":
         return .help
+    case "follow":
+        try allow([]); try arguments(0, "no arguments (--from LSN, --lsn-file FILE)")
+        return .follow(from: nil, lsnFile: nil)
+    case "mirror":
+        try allow([]); try arguments(1, "one URL (redis://HOST:PORT[/DB])")
+        return .mirror(url: rest[0])
     default:
         guard words[0].contains(",") || words[0].hasPrefix("{") else {
             throw UsageError(description: "unknown command \(words[0]) (paymentsctl --help lists the commands)")
@@ -256,4 +283,13 @@ private func number<T: FixedWidthInteger>(_ text: String, _ what: String) throws
         throw UsageError(description: "\(what) must be a number 0...\(T.max), not \"\(text)\"")
     }
     return value
+}
+
+/// `--from N` or `--from snapshot`.
+private func parseFrom(_ text: String) throws -> FollowStart {
+    if text.lowercased() == "snapshot" { return .snapshot }
+    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let lsn = UInt64(text) else {
+        throw UsageError(description: "--from takes an LSN (a number) or snapshot, not \"\(text)\"")
+    }
+    return .lsn(lsn)
 }

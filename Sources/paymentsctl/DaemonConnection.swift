@@ -23,6 +23,8 @@ final class DaemonConnection {
     /// The start of a line that passed `maxReplyLineBytes` without a newline.
     private(set) var overlongLine: String?
 
+    /// How long connecting may take: a host that drops packets must not hang a command.
+    static let connectTimeoutMilliseconds: Int32 = 5_000
     /// How long the TLS handshake and the reply to `AUTH` may take.
     static let handshakeTimeoutSeconds = 10
 
@@ -30,17 +32,21 @@ final class DaemonConnection {
     /// says; the error says why not, `explain` words it for people.
     init(_ target: SocketAddress) throws(ConnectError) {
         self.target = target
-        do throws(SystemError) { fd = try Socket.connect(to: target) } catch { throw .system(error) }
+        do throws(SystemError) {
+            fd = try Socket.connect(to: target, timeoutMilliseconds: Self.connectTimeoutMilliseconds)
+        } catch {
+            throw .system(error)
+        }
         let security = ClientSecurity.current
         if let context = security.tls, !target.isUnix {
-            fd.setTimeouts(seconds: Self.handshakeTimeoutSeconds)
+            try? fd.setTimeouts(milliseconds: Self.handshakeTimeoutSeconds * 1000)
             do throws(TLSError) {
                 tls = try TLSSession.connectBlocking(fd: fd, context: context, host: security.hostName(for: target))
             } catch {
                 try? fd.close()
                 throw .tls(error)
             }
-            fd.setTimeouts(seconds: 0)
+            try? fd.setTimeouts(milliseconds: 0)
         } else {
             tls = nil
         }
@@ -160,6 +166,44 @@ final class DaemonConnection {
         SystemError(call: "TLS \(call)", subject: "\(error)", errno: ECONNRESET)
     }
 
+    /// Reads once into `raw`: the byte count, 0 at the end of the stream, nil when nothing
+    /// came yet (a non-blocking socket, or TLS waiting for the rest of a record).
+    func readSome(into raw: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        guard let tls else {
+            do throws(SystemError) { return try fd.read(into: raw) } catch where error.isWouldBlock { return nil }
+        }
+        // One TLS record is at most 16 KiB: read on while OpenSSL has bytes, up to the buffer.
+        var filled = 0
+        while filled < raw.count {
+            do throws(TLSError) {
+                switch try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) {
+                case .bytes(let count):
+                    filled += count
+                    if tls.pendingBytes == 0 && !Self.hasInput(fd) { return filled }
+                    continue
+                case .closeNotify, .eof: if filled == 0 { return 0 }
+                case .wantRead, .wantWrite: if filled == 0 { return nil }
+                }
+            } catch {
+                if filled == 0 { throw Self.lost(error, "read") }
+            }
+            break
+        }
+        return filled
+    }
+
+    /// Bytes read past the last line taken (a stream that began right after a reply).
+    var hasUnreadBytes: Bool { head < buffer.count }
+
+    /// Hands over the bytes read past the last line taken, for a reader of its own.
+    func takeUnreadBytes() -> ArraySlice<UInt8> {
+        defer {
+            buffer.removeAll()
+            head = 0
+        }
+        return buffer[head...]
+    }
+
     /// Whether a read of `fd` would find something now (a poll that does not wait).
     private static func hasInput(_ fd: FileDescriptor) -> Bool {
         var entries = [PollEntry(fd, read: true, write: false)]
@@ -215,37 +259,16 @@ final class DaemonConnection {
             buffer.removeFirst(head)
             head = 0
         }
-        let fd = self.fd, tls = self.tls
-        let result: Result<Int, SystemError> = chunk.withUnsafeMutableBytes { raw in
-            guard let tls else {
-                do throws(SystemError) { return .success(try fd.read(into: raw)) } catch { return .failure(error) }
-            }
-            // One TLS record is at most 16 KiB: read on while OpenSSL has bytes, up to the chunk.
-            var filled = 0
-            while filled < raw.count {
-                do throws(TLSError) {
-                    switch try tls.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...])) {
-                    case .bytes(let count):
-                        filled += count
-                        if tls.pendingBytes == 0 && !Self.hasInput(fd) { return .success(filled) }
-                        continue
-                    case .closeNotify, .eof: if filled == 0 { return .success(0) }
-                    case .wantRead, .wantWrite: if filled == 0 { return .failure(SystemError(call: "read", errno: EAGAIN)) }
-                    }
-                } catch {
-                    if filled == 0 { return .failure(Self.lost(error, "read")) }
-                }
-                break
-            }
-            return .success(filled)
+        let result: Result<Int?, SystemError> = chunk.withUnsafeMutableBytes { raw in
+            do throws(SystemError) { return .success(try readSome(into: raw)) } catch { return .failure(error) }
         }
         switch result {
-        case .success(let count):
+        case .success(let count?):
             buffer.append(contentsOf: chunk[..<count])
             if count == 0 { reachedEnd = true }
             return true
+        case .success(nil): return false
         case .failure(let error):
-            if error.isWouldBlock { return false }
             if error.isPeerGone { reachedEnd = true; return true }
             throw error
         }

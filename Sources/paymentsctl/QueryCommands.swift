@@ -14,7 +14,7 @@ enum QueryCommands {
         case .ping: return ("PING", .pong)
         case .sync: return ("SYNC", .ok)
         case .raw(let line): return (line, ReplyShape.of(requestLine: line) ?? .unknown)
-        case .send, .session, .latency, .hashToken, .help, .version: preconditionFailure("not a query: \(command)")
+        case .send, .session, .latency, .hashToken, .help, .version, .follow, .mirror: preconditionFailure("not a query: \(command)")
         }
     }
 

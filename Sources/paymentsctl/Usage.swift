@@ -24,6 +24,14 @@ Commands:
                                REJECTED <reason> and exits 1
   hash-token ROLE NAME         print the --auth-file line (ROLE NAME SHA256HEX) for the token
                                read from standard input; ROLE is read, write or admin
+  follow [--from LSN|snapshot] [--lsn-file FILE]
+                               print the change stream (one JSON line per transaction) until
+                               SIGINT/SIGTERM; --lsn-file records the last LSN printed and a
+                               restart resumes after it; reconnects when the daemon goes away
+  mirror redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]
+                               keep every account in Redis (hash account:<client>) and
+                               payments:lsn, one MULTI/EXEC per batch; resumes from payments:lsn,
+                               rebuilds from a snapshot when Redis lost its data
   help                         this text
 
 With no command: on a terminal, an interactive prompt named after the daemon (d.sock> ,
@@ -61,7 +69,7 @@ connection limit, an ERR reply, a REJECTED transaction, a file that cannot be re
 error; 3 not every line sent (by send, or on standard input) was acknowledged: the connection
 was lost, send was refused at the connection limit, or the daemon did not take some lines (a
 standby: "ERR standby: leader is NAME"; a daemon that cannot write its journal) and they may
-be sent again.
+be sent again. 4 (follow) standard output was closed; the LSN file holds the last line written.
 
 """
 
@@ -71,4 +79,7 @@ enum ExitStatus {
     static let failure: Int32 = 1
     static let usage: Int32 = 2
     static let unacknowledged: Int32 = 3
+    /// `follow`: standard output was closed (the reader went away); the LSN file holds the
+    /// last line written.
+    static let outputClosed: Int32 = 4
 }

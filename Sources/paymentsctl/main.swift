@@ -31,6 +31,10 @@ case .session:
     Environment.exit(
         interactive ? InteractivePrompt.run(targets: invocation.targets)
             : RequestSession.runStandardInput(targets: invocation.targets))
+case .follow(let from, let lsnFile):
+    Environment.exit(FollowCommand(targets: invocation.targets, from: from, lsnFile: lsnFile).run())
+case .mirror(let url):
+    Environment.exit(MirrorCommand(targets: invocation.targets, url: url).run())
 case .latency:
     Environment.exit(LatencyCommand(invocation).run())
 case .hashToken(let role, let name):

@@ -174,13 +174,13 @@ struct FullDiskTests {
         let scratch = DaemonScratch()
         let daemon = try DaemonProcess(
             dataDirectory: disk.path + "/data", socketPath: scratch.file("d.sock"),
-            extra: ["--snapshot-bytes", "400000"])
+            extra: ["--snapshot-bytes", "700000"])
         let client = try DaemonClient(daemon.unixAddress)
         func deposits(_ range: ClosedRange<Int>) throws {
             try client.send(range.map { "deposit,\($0 % 50 + 1),\($0),1\n" }.joined())
             for _ in range { #expect(try client.expectLine() == "OK") }
         }
-        try deposits(1...15_000)          // about 345 KB of journal: no snapshot due yet
+        try deposits(1...15_000)          // about 615 KB of journal (41-byte framed records): no snapshot due yet
         try disk.fill(leaving: 150 << 10) // room for the journal, not for a snapshot of the state
         try deposits(15_001...18_000)     // the snapshot falls due and cannot be written
         try Self.waitFor("the snapshot failure to be logged") { daemon.log.contains("not written") }

@@ -56,7 +56,7 @@ final class TLSE2EClient {
 
     init(port: UInt16, caFile: String, host: String = "localhost") throws {
         fd = try Socket.connect(to: try SocketAddress.hostPort("127.0.0.1:\(port)"))
-        fd.setTimeouts(seconds: 20)
+        try fd.setTimeouts(milliseconds: 20_000)
         let context = try TLSContext.client(caFile: caFile)
         do { session = try TLSSession.connectBlocking(fd: fd, context: context, host: host) } catch {
             try? fd.close()

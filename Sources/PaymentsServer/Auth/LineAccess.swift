@@ -6,7 +6,7 @@ extension LineRequest {
         case .transaction: .write
         case .sync: .admin
         case .auth, .quit: nil
-        case .malformed, .skip, .get, .dump, .tx, .history, .stats, .ping, .help, .usage, .unknownCommand: .read
+        case .malformed, .skip, .get, .dump, .tx, .history, .stats, .ping, .help, .usage, .unknownCommand, .follow: .read
         }
     }
 }

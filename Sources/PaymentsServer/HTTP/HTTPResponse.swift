@@ -3,7 +3,7 @@
 
 /// The media types the daemon answers with, each a full header line ready to copy.
 public enum HTTPContentType: Sendable, Hashable {
-    case json, csv, plainText, prometheus
+    case json, csv, plainText, prometheus, ndjson
 
     var headerLine: StaticString {
         switch self {
@@ -11,6 +11,7 @@ public enum HTTPContentType: Sendable, Hashable {
         case .csv: "Content-Type: text/csv; charset=utf-8\r\n"
         case .plainText: "Content-Type: text/plain; charset=utf-8\r\n"
         case .prometheus: "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+        case .ndjson: "Content-Type: application/x-ndjson\r\n"
         }
     }
 }
@@ -52,6 +53,24 @@ public enum HTTPResponse {
         } else if requestVersion == .http10 {
             HTTPASCII.append("Connection: keep-alive\r\n", to: &out)
         }
+        out.append(contentsOf: extraHeaders)
+        HTTPASCII.append("\r\n", to: &out)
+    }
+
+    /// Appends the head of a response whose body is streamed: chunked for HTTP/1.1, ended by
+    /// closing the connection for HTTP/1.0 (which has no chunked coding).
+    public static func appendStreamingHead(
+        _ status: HTTPStatus, contentType: HTTPContentType, requestVersion: HTTPVersion,
+        extraHeaders: [UInt8] = [], to out: inout [UInt8]
+    ) {
+        HTTPASCII.append(status.statusLine, to: &out)
+        HTTPASCII.append(contentType.headerLine, to: &out)
+        if requestVersion == .http10 {
+            HTTPASCII.append("Connection: close\r\n", to: &out)
+        } else {
+            HTTPASCII.append("Transfer-Encoding: chunked\r\n", to: &out)
+        }
+        HTTPASCII.append("Cache-Control: no-store\r\n", to: &out)
         out.append(contentsOf: extraHeaders)
         HTTPASCII.append("\r\n", to: &out)
     }
@@ -101,6 +120,7 @@ public enum HTTPResponse {
         case .notFound: "not found"
         case .methodNotAllowed: "method not allowed"
         case .requestTimeout: "request timeout"
+        case .gone: "gone"
         case .lengthRequired: "length required"
         case .contentTooLarge: "request body too large"
         case .requestHeaderFieldsTooLarge: "request header fields too large"

@@ -21,11 +21,13 @@ public enum HTTPRoute: Sendable, Hashable {
     case metrics
     /// `GET /leader`: 200 where writes go, 503 elsewhere (for load balancers, as Patroni does).
     case leader
+    /// `GET /events?from=LSN` (or `?snapshot=1`): the change stream of §10 as chunked NDJSON.
+    case events
 
     /// Answers from the ledger's state (refused by a leader whose lease may have run out).
     var readsLedger: Bool {
         switch self {
-        case .clients, .client, .clientTransactions, .transaction: true
+        case .clients, .client, .clientTransactions, .transaction, .events: true
         default: false
         }
     }
@@ -93,6 +95,7 @@ public enum HTTPRouter {
         if HTTPASCII.matches(b, first, "healthz"), second == nil { return (.healthz, .get) }
         if HTTPASCII.matches(b, first, "metrics"), second == nil { return (.metrics, .get) }
         if HTTPASCII.matches(b, first, "leader"), second == nil { return (.leader, .get) }
+        if HTTPASCII.matches(b, first, "events"), second == nil { return (.events, .get) }
         if HTTPASCII.matches(b, first, "clients") {
             guard let second else { return (.clients, .get) }
             guard let id = decimal(b, second, max: UInt64(UInt16.max)) else { return nil }

@@ -11,6 +11,8 @@ public enum HTTPStatus: Int, Sendable, Hashable, CaseIterable {
     case notFound = 404
     case methodNotAllowed = 405
     case requestTimeout = 408
+    /// `GET /events?from=LSN` for records no longer kept.
+    case gone = 410
     case lengthRequired = 411
     case contentTooLarge = 413
     case unprocessableContent = 422
@@ -32,6 +34,7 @@ public enum HTTPStatus: Int, Sendable, Hashable, CaseIterable {
         case .notFound: "HTTP/1.1 404 Not Found\r\n"
         case .methodNotAllowed: "HTTP/1.1 405 Method Not Allowed\r\n"
         case .requestTimeout: "HTTP/1.1 408 Request Timeout\r\n"
+        case .gone: "HTTP/1.1 410 Gone\r\n"
         case .lengthRequired: "HTTP/1.1 411 Length Required\r\n"
         case .contentTooLarge: "HTTP/1.1 413 Content Too Large\r\n"
         case .unprocessableContent: "HTTP/1.1 422 Unprocessable Content\r\n"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Benchmarks the change stream (SPEC §10): N transactions (default 1 million) pipelined by one
+# `paymentsctl send` over the Unix socket into a fresh paymentsd (--fsync always), alternately
+#   (a) with no follower, and
+#   (b) with one follower reading `FOLLOW 0` on its own connection as fast as it can,
+# RUNS times each, in the same run. Reports the ingest time of each, the slowdown of (b) against
+# (a) (best against best), and the follower's lag at the end: how long after the last reply to
+# the sender the follower had the line of the last record.
+# With PAYMENTSD_V1=/path/to/an/older/paymentsd, also (c): the same ingest into that binary
+# (journal records version 1, 7/15 bytes) against (a) (version 2, 25/33 bytes).
+# Usage: Benchmarks/follow.sh [N] [RUNS]. Needs python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-1000000}
+runs=${2:-3}
+scratch=${SCRATCH_PATH:-.build}
+swift build -c release --scratch-path "$scratch" --product paymentsd >/dev/null
+swift build -c release --scratch-path "$scratch" --product paymentsctl >/dev/null
+swift build -c release --scratch-path "$scratch" --product payments-bench >/dev/null
+bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+mkdir -p Benchmarks/out
+data=Benchmarks/out/stream-$n.csv
+[ -f "$data" ] || "$bin/payments-bench" "$data" "$n"
+cat "$data" >/dev/null
+tmp=$(mktemp -d /tmp/pdfollow.XXXXXX)
+daemon_pid=""
+follower_pid=""
+cleanup() {
+  [ -n "$follower_pid" ] && kill -9 "$follower_pid" 2>/dev/null || true
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+start_daemon() {  # start_daemon BINARY DIR
+  "$1" --data-dir "$2/data" --unix "$2/d.sock" --fsync always 2>>"$2/paymentsd.log" &
+  daemon_pid=$!
+  for _ in $(seq 3000); do "$bin/paymentsctl" --unix "$2/d.sock" ping >/dev/null 2>&1 && return 0; sleep 0.01; done
+  echo "follow.sh: paymentsd did not start" >&2; exit 1
+}
+stop_daemon() { kill "$daemon_pid"; wait "$daemon_pid" || true; daemon_pid=""; }
+last_lsn() { "$bin/paymentsctl" --unix "$1/d.sock" STATS | tr ' ' '\n' | sed -n 's/^last_lsn=//p'; }
+# The follower: FOLLOW 0, counts lines until it has `expect` of them, then prints the time.
+follower() {  # follower SOCKET EXPECT OUT
+  python3 - "$1" "$2" >"$3" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"FOLLOW 0\n")
+want, seen, last = int(sys.argv[2]), 0, b""
+while seen < want:
+    chunk = s.recv(1 << 20)
+    if not chunk: break
+    seen += chunk.count(b"\n")
+    last = chunk
+print("%.6f %d" % (time.time(), seen))
+tail = last.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+print(tail[:40].decode())
+PY
+  follower_pid=$!
+}
+ingest() {  # ingest BINARY DIR WITH_FOLLOWER -> prints seconds and lag
+  start_daemon "$1" "$2"
+  if [ "$3" = yes ]; then
+    # The records journaled are the well-formed lines: learn their count from a first pass.
+    follower "$2/d.sock" "$records" "$2/follower.txt"
+  fi
+  t0=$(now)
+  "$bin/paymentsctl" --unix "$2/d.sock" send "$data" >"$2/summary.txt"
+  t1=$(now)
+  lag=""
+  if [ "$3" = yes ]; then
+    for _ in $(seq 6000); do kill -0 "$follower_pid" 2>/dev/null || break; sleep 0.005; done
+    wait "$follower_pid" || true; follower_pid=""
+    done_at=$(head -1 "$2/follower.txt" | cut -d' ' -f1)
+    lag=$(awk -v a="$t1" -v b="$done_at" 'BEGIN{printf "%.3f", b - a}')
+  fi
+  stop_daemon
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}') $lag"
+}
+# How many records N lines make (malformed lines are not journaled).
+dir="$tmp/count"; mkdir -p "$dir"; start_daemon "$bin/paymentsd" "$dir"
+"$bin/paymentsctl" --unix "$dir/d.sock" send "$data" >/dev/null; records=$(last_lsn "$dir"); stop_daemon; rm -rf "$dir"
+echo "stream: $n lines, $records journaled transactions"
+best_a=""; best_b=""; best_c=""; lags=()
+for run in $(seq "$runs"); do
+  d="$tmp/a$run"; mkdir -p "$d"; read -r s _ < <(ingest "$bin/paymentsd" "$d" no); rm -rf "$d"
+  echo "run $run: no follower:   $s s"
+  if [ -z "$best_a" ] || awk "BEGIN{exit !($s < $best_a)}"; then best_a=$s; fi
+  d="$tmp/b$run"; mkdir -p "$d"; read -r s lag < <(ingest "$bin/paymentsd" "$d" yes); rm -rf "$d"
+  echo "run $run: one follower:  $s s, follower had the last record ${lag} s after the last reply"
+  lags+=("$lag")
+  if [ -z "$best_b" ] || awk "BEGIN{exit !($s < $best_b)}"; then best_b=$s; fi
+  if [ -n "${PAYMENTSD_V1:-}" ]; then
+    d="$tmp/c$run"; mkdir -p "$d"; read -r s _ < <(ingest "$PAYMENTSD_V1" "$d" no); rm -rf "$d"
+    echo "run $run: v1 records:    $s s (no follower)"
+    if [ -z "$best_c" ] || awk "BEGIN{exit !($s < $best_c)}"; then best_c=$s; fi
+  fi
+done
+echo
+echo "best ingest, no follower:  $best_a s ($(awk -v n="$records" -v s="$best_a" 'BEGIN{printf "%.0f", n / s}') transactions/s)"
+echo "best ingest, one follower: $best_b s ($(awk -v n="$records" -v s="$best_b" 'BEGIN{printf "%.0f", n / s}') transactions/s), slowdown $(awk -v a="$best_a" -v b="$best_b" 'BEGIN{printf "%+.1f %%", (b / a - 1) * 100}')"
+echo "follower lag at the end:   ${lags[*]} s"
+if [ -n "$best_c" ]; then
+  echo "best ingest, v1 records:   $best_c s; v2 records cost $(awk -v a="$best_c" -v b="$best_a" 'BEGIN{printf "%+.1f %%", (b / a - 1) * 100}')"
+fi
