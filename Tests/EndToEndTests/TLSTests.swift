@@ -68,6 +68,10 @@ final class TLSE2EClient {
 
     func ask(_ line: String) throws -> String {
         try session.writeAll(Array((line + "\n").utf8))
+        return try readLine()
+    }
+
+    func readLine() throws -> String {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             if let newline = buffered.firstIndex(of: 0x0A) {
@@ -234,6 +238,32 @@ extension DaemonEndToEnd {
             let plain = try DaemonClient(tcp)
             #expect(try plain.ask("PING") == "ERR this port speaks TLS: connect with TLS (paymentsctl --tls, socat OPENSSL:)")
             #expect(try served.ask("PING") == "PONG")
+        }
+
+        /// The change stream over TLS with a token: FOLLOW on the line protocol, and curl -N on
+        /// /events, each line as §10 prints it; a token is needed for both.
+        @Test func theChangeStreamOverTLS() throws {
+            let t = try TLSE2EDaemon()
+            let writer = try TLSE2EClient(port: t.tcpPort, caFile: t.certificates.caCertificate)
+            #expect(try writer.ask("AUTH \(AccessTokens.write)") == "OK")
+            #expect(try writer.ask("deposit,3,1,2.5") == "OK")
+            #expect(try writer.ask("withdrawal,3,2,4") == "REJECTED insufficient funds")
+            let first = #"{"lsn":1,"type":"deposit","client":3,"tx":1,"amount":"2.5000","outcome":"ok","account":{"client":3,"available":"2.5000","held":"0.0000","total":"2.5000","locked":false}}"#
+            let second = #"{"lsn":2,"type":"withdrawal","client":3,"tx":2,"amount":"4.0000","outcome":"rejected","reason":"insufficient funds","account":{"client":3,"available":"2.5000","held":"0.0000","total":"2.5000","locked":false}}"#
+
+            let follower = try TLSE2EClient(port: t.tcpPort, caFile: t.certificates.caCertificate)
+            #expect(try follower.ask("FOLLOW 1") == "ERR auth required")
+            #expect(try follower.ask("AUTH \(AccessTokens.read)") == "OK")
+            #expect(try follower.ask("FOLLOW 1") == first)
+            #expect(try follower.readLine() == second)
+            #expect(try writer.ask("deposit,3,3,1") == "OK")
+            #expect(try follower.readLine().hasPrefix(#"{"lsn":3,"type":"deposit""#), "a new record arrives on the open stream")
+
+            // curl -N ends at its --max-time (exit 28) with what it received.
+            let events = try t.daemon.curl(["-N", "--max-time", "2", "--cacert", t.certificates.caCertificate,
+                                            "-H", "Authorization: Bearer \(AccessTokens.read)", t.https + "/events?from=1"])
+            #expect(events.out.split(separator: "\n").prefix(2).map(String.init) == [first, second], "\(events.out) \(events.err)")
+            #expect(try t.curl("/events?from=1").status == 401)
         }
 
         /// A TLS client on a plain port fails its handshake without harming the daemon.

@@ -50,7 +50,7 @@ import Testing
             #expect(!status.reasonPhrase.isEmpty)
             #expect(!HTTPResponse.defaultMessage(for: status).isEmpty)
         }
-        #expect(HTTPStatus.allCases.map(\.rawValue) == [100, 200, 400, 404, 405, 408, 410, 411, 413, 422, 431, 500, 503, 505])
+        #expect(HTTPStatus.allCases.map(\.rawValue) == [100, 200, 400, 401, 403, 404, 405, 408, 410, 411, 413, 422, 431, 500, 503, 505])
         #expect(HTTPStatus.requestHeaderFieldsTooLarge.reasonPhrase == "Request Header Fields Too Large")
     }
 
