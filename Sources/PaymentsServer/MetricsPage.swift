@@ -20,9 +20,14 @@ enum MetricsPage {
         page.counter("payments_connections_refused_total", help: "Connections refused at the connection limit.", value: service.loop.rejectedConnectionCount)
         if service.tokens != nil {
             page.family("payments_auth_failures_total", type: .counter, help: "Requests refused for a missing or wrong token (required, failed) or a role that may not (forbidden), by listener.")
-            for (listener, counts) in service.authFailures.sorted(by: { $0.key < $1.key }) {
+            // Every listener with tokens from the start, at 0: a rate over a series that appears
+            // only with the first failure misses that failure.
+            let listeners = Set(service.loop.listeners.filter(\.requiresAuth).map(\.displayName)).union(service.authFailures.keys)
+            for listener in listeners.sorted() {
                 for reason in AuthFailure.allCases {
-                    page.sample("payments_auth_failures_total", labels: [("listener", listener), ("reason", reason.rawValue)], value: counts[reason] ?? 0)
+                    page.sample(
+                        "payments_auth_failures_total", labels: [("listener", listener), ("reason", reason.rawValue)],
+                        value: service.authFailures[listener]?[reason] ?? 0)
                 }
             }
         }

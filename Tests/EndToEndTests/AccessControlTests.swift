@@ -120,6 +120,8 @@ extension DaemonEndToEnd {
             #expect(metrics.status == 200)
             let line = #"payments_auth_failures_total{listener="127.0.0.1:\#(tcpPort) (line)",reason="failed"} 500"#
             #expect(metrics.text.contains(line), "every failure counted: \(metrics.text.split(separator: "\n").filter { $0.contains("auth") })")
+            let httpLine = #"payments_auth_failures_total{listener="127.0.0.1:\#(d.port) (http)",reason="failed"} 0"#
+            #expect(metrics.text.contains(httpLine), "a listener with tokens is listed from the start, at 0")
             #expect(!d.log.contains("wrong") && !d.log.contains("AAAAAAAA"), "no presented token is logged")
         }
 
