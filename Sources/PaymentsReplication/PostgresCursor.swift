@@ -56,6 +56,12 @@ final class PostgresCursor: JournalCursor {
                 }
             }
             let batch = page[head]
+            // A row that does not hold the next record would leave the cursor where it is forever.
+            guard batch.first <= nextLSN, nextLSN <= batch.last else {
+                page = []
+                head = 0
+                throw .gap(file: "ledger \(journal.options.ledger)", expectedLSN: nextLSN, foundLSN: batch.first)
+            }
             try LedgerReader.walk(batch, ledger: journal.options.ledger) { recordLSN, payload in
                 guard recordLSN == nextLSN, recordLSN <= lsn, count < maxRecords else { return }
                 body(recordLSN, payload)
