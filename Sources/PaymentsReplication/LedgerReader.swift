@@ -103,6 +103,12 @@ struct LedgerReader {
         return payload
     }
 
+    /// The first record of the oldest batch row kept; nil when there is none.
+    func oldestLSN() throws(JournalError) -> UInt64? {
+        let result = try query(LedgerSchema.oldestLSN, [.text(ledger)])
+        return result.int64(0, 0).map { UInt64($0) }
+    }
+
     func lastLSN() throws(JournalError) -> UInt64 {
         let result = try query(LedgerSchema.lastLSN, [.text(ledger)])
         return UInt64(result.int64(0, 0) ?? 0)

@@ -81,10 +81,12 @@ enum LedgerSchema {
         RETURNING epoch
         """
 
-    /// $1 ledger: epoch, leader, whether the lease ran out, and the last committed LSN.
+    /// $1 ledger: epoch, leader, whether the lease ran out, the last committed LSN, and the
+    /// first LSN of the oldest row kept (null when there is none).
     static let ledgerState = """
         SELECT l.epoch, l.leader, l.lease_until < clock_timestamp(),
-               (SELECT coalesce(max(last_lsn), 0) FROM payments.batches WHERE ledger = $1)
+               (SELECT coalesce(max(last_lsn), 0) FROM payments.batches WHERE ledger = $1),
+               (SELECT min(first_lsn) FROM payments.batches WHERE ledger = $1)
         FROM payments.ledgers l WHERE l.name = $1
         """
 
@@ -97,6 +99,7 @@ enum LedgerSchema {
     /// $1 ledger, $2 first LSN: did this batch commit (and under which epoch)?
     static let batchAt = "SELECT last_lsn, epoch FROM payments.batches WHERE ledger = $1 AND first_lsn = $2"
 
+    static let oldestLSN = "SELECT min(first_lsn) FROM payments.batches WHERE ledger = $1"
     static let lastLSN = "SELECT coalesce(max(last_lsn), 0) FROM payments.batches WHERE ledger = $1"
 
     /// $1 ledger: the complete snapshots, newest first.

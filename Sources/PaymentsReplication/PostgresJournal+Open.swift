@@ -25,11 +25,12 @@ extension PostgresJournal {
                 snapshot = (newest.lsn, try reader.snapshotPayload(newest))
             }
             let last = max(try reader.lastLSN(), snapshot?.lsn ?? 0)
+            let oldest = try reader.oldestLSN() ?? last + 1
             log(.info, "PostgreSQL at \(connection.serverAddress): ledger \(options.ledger), snapshot at record "
                 + "\(snapshot?.lsn ?? 0), last record \(last)")
             return try PostgresJournal(
                 options: options, log: log, connection: connection, lockFile: lockFile, snapshot: snapshot,
-                lastLSN: last, bytesAfterSnapshot: 0)
+                lastLSN: last, oldestLSN: oldest, bytesAfterSnapshot: 0)
         } catch {
             try? lockFile.close()
             throw error
@@ -119,7 +120,10 @@ extension PostgresJournal {
 
     /// A connection for the worker or a snapshot: libpq's own multi-host and
     /// `target_session_attrs` rules pick the server.
-    func connect() throws(JournalError) -> PostgresConnection {
+    func connect() throws(JournalError) -> PostgresConnection { try Self.connect(options) }
+
+    /// A connection with the journal's session settings (the start-up one, snapshots, cursors).
+    static func connect(_ options: PostgresJournalOptions) throws(JournalError) -> PostgresConnection {
         do {
             let connection = try PostgresConnection.connect(options.conninfo)
             try? connection.executeScript(LedgerSchema.sessionSettings)

@@ -39,6 +39,9 @@ extension PostgresJournal {
                 try connection.execute(LedgerSchema.deleteOldChunks, [.text(ledger), .int64(keep)])
                 try connection.execute(LedgerSchema.deleteOldSnapshots, [.text(ledger), .int64(keep)])
                 try connection.executeScript("COMMIT")
+                if let oldest = try LedgerReader(connection: connection, ledger: ledger).oldestLSN() {
+                    lock.withLock { shared.oldestLSN = max(shared.oldestLSN, oldest) }
+                }
             }
         } catch let error as PostgresError {
             throw .snapshotFailed("PostgreSQL: \(error.message)")

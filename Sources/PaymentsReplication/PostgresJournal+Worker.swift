@@ -252,6 +252,8 @@ extension PostgresJournal {
     /// was sent. `sentAt` 0: resolved after a reconnect (the lease is renewed separately).
     private func publishCommitted(_ batch: Batch, sentAt: UInt64) {
         let now = MonotonicClock.nanoseconds()
+        // Into the followers' window before the LSN is published: a follower told it is safe finds it.
+        recent.add(batch)
         lock.withLock {
             shared.durable = max(shared.durable, batch.last)
             shared.storeLSN = max(shared.storeLSN, batch.last)
@@ -353,6 +355,7 @@ extension PostgresJournal {
                     try? loopWake.signal()
                 }
                 shared.storeLSN = storeLSN
+                if let oldest = state.int64(0, 4) { shared.oldestLSN = UInt64(oldest) }
             }
         }
         try fetch(w, reader, bounded: true)
@@ -391,6 +394,7 @@ extension PostgresJournal {
                                                reason: "overlaps records up to \(w.fetchedLSN)")
                 }
                 updates.append(.batch(first: batch.first, last: batch.last, records: batch.records))
+                recent.add(batch)
                 bytes += batch.records.count
                 w.fetchedLSN = batch.last
             }

@@ -45,9 +45,15 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
     let workerWake: EventFD
     private var thread: PosixThread?
 
+    // MARK: The change stream (PostgresCursor)
+    /// The newest committed rows, for followers near the end (any thread).
+    let recent: RecentBatches
+    /// Reads older rows for followers off the loop; wakes the loop when a page came.
+    let fetcher: BatchFetcher
+
     init(
         options: PostgresJournalOptions, log: @escaping ReplicationLog, connection: PostgresConnection, lockFile: FileDescriptor,
-        snapshot: (lsn: UInt64, payload: [UInt8])?, lastLSN: UInt64, bytesAfterSnapshot: Int
+        snapshot: (lsn: UInt64, payload: [UInt8])?, lastLSN: UInt64, oldestLSN: UInt64, bytesAfterSnapshot: Int
     ) throws(JournalError) {
         self.options = options
         self.log = log
@@ -58,13 +64,20 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         self.lastLSN = lastLSN
         bytesSinceSnapshot = bytesAfterSnapshot
         shared = SharedState(durable: lastLSN, storeLSN: lastLSN)
+        shared.oldestLSN = oldestLSN
         queuedThrough = lastLSN
+        let wake: EventFD
         do {
-            loopWake = try EventFD.make(label: "postgres journal loop eventfd")
+            wake = try EventFD.make(label: "postgres journal loop eventfd")
             workerWake = try EventFD.make(label: "postgres journal worker eventfd")
         } catch {
             throw .system(error)
         }
+        loopWake = wake
+        recent = RecentBatches(limitBytes: options.followCacheBytes)
+        fetcher = BatchFetcher(
+            ledger: options.ledger, connect: { [options] () throws(JournalError) in try Self.connect(options) },
+            done: { try? wake.signal() })
     }
 
     /// Starts the worker once the caller has replayed the ledger through `read(from:)`: it
@@ -185,6 +198,7 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         try? workerWake.signal()
         thread?.join()
         thread = nil
+        fetcher.stop()
     }
 
     // MARK: Replica
@@ -371,6 +385,8 @@ struct SharedState {
     var promotion: (epoch: UInt64, lsn: UInt64)?
     var failure: JournalError?
     var stopping = false
+    /// The first record of the oldest batch row kept (`oldestReadableLSN`).
+    var oldestLSN: UInt64 = 1
     var commits: UInt64 = 0
     var commitDurations: [UInt64] = []
     /// The loop was told the lease may have run out (told once per expiry).

@@ -21,6 +21,9 @@ public struct PostgresJournalOptions: Sendable {
     public var maxInFlight: Int
     /// The largest batch row: queued batches are merged into one row up to this size.
     public var maxRowBytes: Int
+    /// Committed record bytes kept in memory for the change stream: followers within this much
+    /// of the end are served without a query (older records are read in pages, off the loop).
+    public var followCacheBytes: Int
     /// Where the lock file goes (the data directory: the state itself lives in PostgreSQL).
     public var directory: String
 
@@ -39,6 +42,7 @@ public struct PostgresJournalOptions: Sendable {
         maxPendingBytes = 256 << 20
         maxInFlight = 4
         maxRowBytes = 8 << 20
+        followCacheBytes = 32 << 20
     }
 }
 

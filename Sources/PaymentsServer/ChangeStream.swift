@@ -18,7 +18,10 @@ enum FollowStart: Equatable {
 /// - Served from the journal, never from memory: a record is read back (from the page cache,
 ///   usually) once it is safe by the same rule as a reply (`DurableEngine.releasableLSN`:
 ///   on stable storage under `--fsync always` and on PostgreSQL, written to the OS under the
-///   weaker policies), so a follower never sees what a crash could take back.
+///   weaker policies), so a follower never sees what a crash could take back. On PostgreSQL
+///   the cursor reads the newest committed rows from memory and older ones through a thread of
+///   the journal's (`PostgresCursor`): a read that has nothing yet returns no records, and the
+///   committer's wake brings the follower back when the page came.
 /// - Backpressure: a follower is given lines only while its unsent output is under the
 ///   connection's high-water mark; above it the cursor simply stays where it is, and
 ///   `connectionDrained` resumes it. A follower that never reads costs its cursor's buffer and
