@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "payments", "paymentsd", "paymentsctl", "PaymentsPlatform", "PaymentsCore", "PaymentsFormat",
                 "PaymentsTestSupport", "ChildProcessSupport", "TLSTestSupport", "PaymentsTLS", "PaymentsRedis",
+                "PaymentsFollow",
             ]),
     ]
 )

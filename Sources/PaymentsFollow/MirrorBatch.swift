@@ -10,8 +10,10 @@ import PaymentsRedis
 ///     <after commands>         (SET payments:lsn N XX, ...)
 ///     EXEC
 ///
-/// Amounts are copied as the daemon wrote them into an arena cleared per batch: no allocation
-/// per line.
+/// Each account line is encoded as its `HSET` when it is added, straight into one buffer
+/// reused from batch to batch (precomputed field-name fragments, no allocation per line), so
+/// that most of the work is done while Redis applies the batch before; `encode` then only
+/// copies each account's last command.
 public struct MirrorBatch {
     /// Lines in one batch at most: the bound on a Redis transaction's size (and on the
     /// memory Redis needs to queue it).
@@ -19,16 +21,17 @@ public struct MirrorBatch {
 
     private struct Entry {
         var client: UInt16
-        var available: Range<Int>
-        var held: Range<Int>
-        var total: Range<Int>
-        var locked: Bool
+        /// The bytes of the account's last `HSET` in `commands`.
+        var command: Range<Int>
     }
 
     /// For each client, its entry's index plus one (0: none in this batch).
     private var slots = [Int32](repeating: 0, count: 65_536)
     private var entries: [Entry] = []
-    private var arena: [UInt8] = []
+    /// The `HSET` of every account line added since the last `reset`, one after another.
+    private var commands: [UInt8] = []
+    /// Bytes of the entries' commands (the last of each account).
+    private var entryBytes = 0
     /// Stream lines added since the last `reset`.
     public private(set) var lines = 0
     /// The LSN of the last line added.
@@ -51,54 +54,33 @@ public struct MirrorBatch {
         lastLSN = change.lsn
         if change.isSnapshot { hasSnapshotLines = true } else { hasRecords = true }
         guard let account = change.account else { return }
-        let entry = Entry(
-            client: account.client, available: copy(account.available, bytes), held: copy(account.held, bytes),
-            total: copy(account.total, bytes), locked: account.locked)
+        let start = commands.count
+        HSETEncoder.append(account, from: bytes, to: &commands)
+        let entry = Entry(client: account.client, command: start..<commands.count)
         let slot = Int(account.client)
         if slots[slot] == 0 {
             entries.append(entry)
             slots[slot] = Int32(entries.count)
         } else {
-            entries[Int(slots[slot]) - 1] = entry
+            let index = Int(slots[slot]) - 1
+            entryBytes -= entries[index].command.count
+            entries[index] = entry
         }
-    }
-
-    private mutating func copy(_ range: Range<Int>, _ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
-        let start = arena.count
-        arena.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
-        return start..<arena.count
+        entryBytes += entry.command.count
     }
 
     /// The Redis commands of the batch, `MULTI` to `EXEC`, appended to `out`. Returns how many
     /// commands `EXEC`'s reply array will hold (`before` + one per account + `after`).
     public func encode(before: [[String]], after: [[String]], into out: inout [UInt8]) -> Int {
+        out.reserveCapacity(out.count + entryBytes + 64 * (before.count + after.count + 2))
         RESPCommand.append(["MULTI"], to: &out)
         for command in before { RESPCommand.append(command, to: &out) }
-        for entry in entries { encode(entry, into: &out) }
+        commands.withUnsafeBufferPointer { all in
+            for entry in entries { out.append(contentsOf: UnsafeBufferPointer(rebasing: all[entry.command])) }
+        }
         for command in after { RESPCommand.append(command, to: &out) }
         RESPCommand.append(["EXEC"], to: &out)
         return before.count + entries.count + after.count
-    }
-
-    private static let hset = Array("HSET".utf8), client = Array("client".utf8)
-    private static let available = Array("available".utf8), held = Array("held".utf8)
-    private static let total = Array("total".utf8), locked = Array("locked".utf8)
-    private static let yes = Array("true".utf8), no = Array("false".utf8)
-
-    private func encode(_ entry: Entry, into out: inout [UInt8]) {
-        RESPCommand.appendHeader(12, to: &out)
-        RESPCommand.appendArgument(Self.hset, to: &out)
-        RESPCommand.appendArgument(Self.key(entry.client), to: &out)
-        RESPCommand.appendArgument(Self.client, to: &out)
-        RESPCommand.appendArgument(decimal: UInt64(entry.client), to: &out)
-        RESPCommand.appendArgument(Self.available, to: &out)
-        RESPCommand.appendArgument(arena[entry.available], to: &out)
-        RESPCommand.appendArgument(Self.held, to: &out)
-        RESPCommand.appendArgument(arena[entry.held], to: &out)
-        RESPCommand.appendArgument(Self.total, to: &out)
-        RESPCommand.appendArgument(arena[entry.total], to: &out)
-        RESPCommand.appendArgument(Self.locked, to: &out)
-        RESPCommand.appendArgument(entry.locked ? Self.yes : Self.no, to: &out)
     }
 
     /// `account:<client>`, the hash of one account.
@@ -111,7 +93,8 @@ public struct MirrorBatch {
     public mutating func reset() {
         for entry in entries { slots[Int(entry.client)] = 0 }
         entries.removeAll(keepingCapacity: true)
-        arena.removeAll(keepingCapacity: true)
+        commands.removeAll(keepingCapacity: true)
+        entryBytes = 0
         lines = 0
         hasSnapshotLines = false
         hasRecords = false

@@ -9,7 +9,9 @@ import PaymentsRedis
 /// Each batch of stream lines (what one read brought, at most `MirrorBatch.maxLines`) becomes
 /// one `MULTI`/`EXEC`, pipelined, an account changed several times written once with its
 /// last state: Redis never holds half a batch, and `payments:lsn` moves in the same
-/// transaction as the hashes. While one batch is in Redis the next is read and built.
+/// transaction as the hashes. Up to two batches are in Redis at once (`MirrorInFlight`:
+/// Redis applies each `EXEC` whole and in order, so `payments:lsn` always names the last batch
+/// applied), and the next is read and built meanwhile.
 ///
 /// `payments:lsn` is only ever written with `XX` (set if it exists) or by renaming the key
 /// a rebuild wrote: if Redis loses its data (a restart without persistence, a `FLUSHALL`),
@@ -107,17 +109,9 @@ final class MirrorSession {
     private var batch = MirrorBatch()
     private var encoded: [UInt8] = []
 
-    /// The batch Redis is working on: how many replies are still due, and which `EXEC`
-    /// results must not be nil or an error.
-    private struct InFlight {
-        var repliesDue: Int
-        var checks: [(index: Int, what: String)]
-        var lastLSN: UInt64
-        var completesRebuild: Bool
-        var firstError: String?
-        var commands: Int
-    }
-    private var inFlight: InFlight?
+    /// The batches Redis is working on (at most two: see `MirrorInFlight` for why that keeps
+    /// `payments:lsn` exact).
+    private var inFlight = MirrorInFlight()
 
     init(targets: [SocketAddress], url: RedisURL, signals: SignalFD, forceRebuild: Bool) {
         self.targets = targets
@@ -174,8 +168,8 @@ final class MirrorSession {
             entries[0].wantRead = streamEnded == nil && !batch.isFull
             // A descriptor not waited for is left out (-1): a hung-up socket would wake poll at once.
             entries[0].descriptor = entries[0].wantRead ? stream.fd : FileDescriptor(rawValue: -1)
-            entries[1].wantRead = inFlight != nil
-            if streamEnded != nil && inFlight == nil && batch.isEmpty { return .retry(streamEnded!) }
+            entries[1].wantRead = !inFlight.isEmpty
+            if streamEnded != nil && inFlight.isEmpty && batch.isEmpty { return .retry(streamEnded!) }
             // Bytes TLS already decrypted are not the socket's to report: no waiting for them.
             let buffered = entries[0].wantRead && stream.hasBufferedInput
             _ = try? Poll.wait(&entries, timeoutMilliseconds: buffered ? 0 : 1_000)
@@ -187,12 +181,20 @@ final class MirrorSession {
                     lastBytes = MonotonicClock.milliseconds()
                 }
                 try fillBatch(stream)
-                if inFlight == nil && !batch.isEmpty { try send(redis) }
-                if inFlight == nil && batch.isEmpty, let lsn = snapshotComplete(stream) { try send(redis, completingAt: lsn) }
+                if !batch.isEmpty && canSend { try send(redis) }
+                if inFlight.isEmpty && batch.isEmpty, let lsn = snapshotComplete(stream) { try send(redis, completingAt: lsn) }
             } catch {
                 return error.outcome
             }
         }
+    }
+
+    /// Whether another batch may go to Redis now: two in flight while live; one at a time
+    /// while rebuilding, since each rebuild batch's commands depend on how the one before
+    /// ended (the phase moves to live only when the completing batch is answered).
+    private var canSend: Bool {
+        if case .live = phase { return !inFlight.isFull }
+        return inFlight.isEmpty
     }
 
     /// Why a session ends early.
@@ -286,62 +288,50 @@ final class MirrorSession {
         let commands = batch.encode(before: before, after: after, into: &encoded)
         let firstAfter = commands - after.count
         for index in after.indices { checks.append((firstAfter + index, after[index].prefix(2).joined(separator: " "))) }
-        inFlight = InFlight(
-            repliesDue: commands + 2, checks: checks, lastLSN: lastLSN, completesRebuild: completes,
-            firstError: nil, commands: commands)
+        inFlight.sent(MirrorInFlight.Batch(commands: commands, checks: checks, lastLSN: lastLSN, completesRebuild: completes))
         batch.reset()
         do throws(RedisError) { try redis.send(encoded) } catch { throw MirrorFailure(outcome: .retry("\(error)")) }
     }
 
-    /// Takes the replies that arrived; at `EXEC`'s, checks it and marks the batch applied.
+    /// Takes the replies that arrived; at each `EXEC`'s, checks it and marks its batch applied.
     private func receive(_ redis: RedisConnection, log: inout StateLog, backoff: inout Backoff) throws(MirrorFailure) {
-        var settled: (InFlight, RESPValue)?
-        do throws(RedisError) {
-            try redis.readOnce()
-            while var flight = inFlight, let reply = try redis.takeReply() {
-                flight.repliesDue -= 1
-                if flight.repliesDue > 0 {
-                    if case .error(let text) = reply, flight.firstError == nil { flight.firstError = text }
-                    inFlight = flight
-                    continue
-                }
-                inFlight = nil
-                settled = (flight, reply)
-            }
-        } catch {
-            if error.kind == .authentication { fail("\(url): \(error)") }
-            throw MirrorFailure(outcome: .retry("\(error)"))
+        do throws(RedisError) { try redis.readOnce() } catch { throw failure(error) }
+        while !inFlight.isEmpty {
+            let reply: RESPValue
+            do throws(RedisError) {
+                guard let next = try redis.takeReply() else { return }
+                reply = next
+            } catch { throw failure(error) }
+            if let (flight, verdict) = inFlight.take(reply) { try settle(flight, verdict, log: &log, backoff: &backoff) }
         }
-        if let (flight, reply) = settled { try settle(flight, reply, log: &log, backoff: &backoff) }
     }
 
-    private func settle(_ flight: InFlight, _ reply: RESPValue, log: inout StateLog, backoff: inout Backoff) throws(MirrorFailure) {
-        guard case .array(let results?) = reply, results.count == flight.commands else {
-            let why = flight.firstError ?? (reply.isError ? "\(reply)" : "unexpected EXEC reply \(reply)")
+    private func failure(_ error: RedisError) -> MirrorFailure {
+        if error.kind == .authentication { fail("\(url): \(error)") }
+        return MirrorFailure(outcome: .retry("\(error)"))
+    }
+
+    private func settle(_ flight: MirrorInFlight.Batch, _ verdict: MirrorInFlight.Verdict, log: inout StateLog, backoff: inout Backoff) throws(MirrorFailure) {
+        switch verdict {
+        case .lostData(let why):
+            throw MirrorFailure(outcome: .restart("Redis at \(url.address) lost its data (\(why)): rebuilding"))
+        case .refused(let why):
             throw MirrorFailure(outcome: .retry("Redis at \(url.address) refused a batch: \(why)"))
-        }
-        for (index, what) in flight.checks {
-            if results[index] == .bulk(nil) || results[index].isError {
-                throw MirrorFailure(outcome: .restart(
-                    "Redis at \(url.address) lost its data (\(what) found no key: \(results[index])): rebuilding"))
+        case .applied(let lsn, let completesRebuild):
+            if case .rebuilding = phase, completesRebuild {
+                phase = .live
+                log.change("rebuilt \(url) at LSN \(lsn); mirroring")
             }
+            if completesRebuild || appliedLSN != nil { appliedLSN = lsn }
+            backoff.reset()
         }
-        if let bad = results.first(where: \.isError) {
-            throw MirrorFailure(outcome: .retry("Redis at \(url.address) failed a command in a batch: \(bad)"))
-        }
-        if case .rebuilding = phase, flight.completesRebuild {
-            phase = .live
-            log.change("rebuilt \(url) at LSN \(flight.lastLSN); mirroring")
-        }
-        if flight.completesRebuild || appliedLSN != nil { appliedLSN = flight.lastLSN }
-        backoff.reset()
     }
 
-    /// A clean stop: waits (bounded) for the batch in Redis to be answered.
+    /// A clean stop: waits (bounded) for the batches in Redis to be answered.
     private func finish(_ redis: RedisConnection) -> MirrorCommand.Outcome {
         var dummyLog = StateLog(), dummyBackoff = Backoff()
         let deadline = MonotonicClock.milliseconds() + UInt64(MirrorCommand.stopWaitMilliseconds)
-        while inFlight != nil, MonotonicClock.milliseconds() < deadline {
+        while !inFlight.isEmpty, MonotonicClock.milliseconds() < deadline {
             do throws(MirrorFailure) { try receive(redis, log: &dummyLog, backoff: &dummyBackoff) } catch { break }
         }
         return .stop

@@ -1,6 +1,7 @@
 import ChildProcessSupport
 import Foundation
 import Glibc
+import PaymentsFollow
 import PaymentsPlatform
 import PaymentsRedis
 import Testing
@@ -77,6 +78,57 @@ extension DaemonEndToEnd {
             #expect(mirrorLog().contains("rebuilding"), "Redis came back empty: the mirror should have rebuilt it:\n\(mirrorLog())")
             mirror.signal(SIGTERM)
             #expect(try mirror.wait(seconds: 30) == 0)
+        }
+
+        /// Two batches in flight, the connection cut after the first `EXEC` was answered and in
+        /// the middle of the second batch: a real Redis keeps the first whole and nothing of
+        /// the second, so `payments:lsn` names the first batch's last LSN and the hashes agree
+        /// with it, which is what the next session resumes from (`MirrorInFlight`).
+        @Test(.enabled(if: RedisServer.isInstalled, "redis-server is not installed"))
+        func twoBatchesInFlightAndTheConnectionCutBetweenThem() throws {
+            let scratch = DaemonScratch()
+            let redis = try RedisServer(directory: scratch.path)
+            let setup = try redis.connect()
+            _ = try setup.command(["SET", "payments:lsn", "0"])
+            setup.close()
+            func line(_ lsn: Int, _ client: Int, _ amount: String) -> String {
+                #"{"lsn":\#(lsn),"type":"deposit","client":\#(client),"tx":\#(lsn),"amount":"1.0000","outcome":"ok","account":{"client":\#(client),"available":"\#(amount)","held":"0.0000","total":"\#(amount)","locked":false}}"#
+            }
+            func encode(_ lines: [String]) throws -> (bytes: [UInt8], batch: MirrorInFlight.Batch) {
+                var batch = MirrorBatch()
+                for text in lines {
+                    let bytes = Array(text.utf8)
+                    let change = try ChangeLine.parse(bytes)
+                    bytes.withUnsafeBufferPointer { batch.add(change, from: $0) }
+                }
+                var out: [UInt8] = []
+                let commands = batch.encode(before: [], after: [["SET", "payments:lsn", String(batch.lastLSN), "XX"]], into: &out)
+                return (out, MirrorInFlight.Batch(commands: commands, checks: [(commands - 1, "SET payments:lsn")], lastLSN: batch.lastLSN, completesRebuild: false))
+            }
+            let first = try encode([line(1, 1, "1.0000"), line(2, 2, "2.0000"), line(3, 1, "3.0000")])
+            let second = try encode([line(4, 2, "4.0000"), line(5, 3, "5.0000")])
+            let exec = RESPCommand.encode(["EXEC"])
+            #expect(Array(second.bytes.suffix(exec.count)) == exec)
+            let connection = try redis.connect()
+            var inFlight = MirrorInFlight()
+            inFlight.sent(first.batch)
+            inFlight.sent(second.batch)
+            // The whole first batch, and the second without its EXEC: the cut comes before it.
+            try connection.send(first.bytes + second.bytes.dropLast(exec.count))
+            var verdicts: [MirrorInFlight.Verdict] = []
+            while verdicts.isEmpty { if let settled = inFlight.take(try connection.receive()) { verdicts.append(settled.verdict) } }
+            #expect(verdicts == [.applied(lsn: 3, completesRebuild: false)])
+            // The second batch's MULTI and HSETs were queued (their replies are on the way) when the connection goes.
+            for _ in 0..<second.batch.commands + 1 { #expect(inFlight.take(try connection.receive()) == nil) }
+            #expect(inFlight.count == 1)
+            connection.close()
+
+            let after = try redis.connect()
+            defer { after.close() }
+            #expect(try after.command(["GET", "payments:lsn"]).text == "3", "payments:lsn moved without its batch")
+            #expect(try after.command(["HGET", "account:1", "available"]).text == "3.0000")
+            #expect(try after.command(["HGET", "account:2", "available"]).text == "2.0000", "half of the second batch was applied")
+            #expect(try after.command(["EXISTS", "account:3"]) == .integer(0), "half of the second batch was applied")
         }
 
         /// Redis that is not there: one clear line, retries, and once it starts the mirror fills it.

@@ -52,6 +52,22 @@ import Testing
         #expect(try commands(out)[1][5] == "9.0000")
     }
 
+    /// The HSET written through a pointer: every width of client number and of amount.
+    @Test(arguments: [0, 9, 10, 99, 100, 999, 1_000, 9_999, 10_000, 65_535])
+    func encodesEveryClientWidthAndAmountForm(client: Int) throws {
+        var batch = MirrorBatch()
+        let long = "-123456789012345.0000"
+        let line = #"{"lsn":1,"snapshot":true,"account":{"client":\#(client),"available":"\#(long)","held":"0.0000","total":"7.1250","locked":true}}"#
+        try add(line, to: &batch)
+        var out: [UInt8] = []
+        _ = batch.encode(before: [], after: [], into: &out)
+        #expect(try commands(out) == [
+            ["MULTI"],
+            ["HSET", "account:\(client)", "client", "\(client)", "available", long, "held", "0.0000", "total", "7.1250", "locked", "true"],
+            ["EXEC"],
+        ])
+    }
+
     @Test func snapshotAndRecordsAreTold() throws {
         var batch = MirrorBatch()
         try add(line(5, client: 1, available: "1.0000", snapshot: true), to: &batch)
