@@ -61,16 +61,26 @@ final class ChangeStream {
     private var followers: [UInt64: Follower] = [:]
     /// Lines sent since start (records and snapshot accounts), for `STATS` and `/metrics`.
     private(set) var linesStreamed: UInt64 = 0
-    private var scratch: [UInt8] = []
-    /// Records a cursor hands over per read: one read renders about 100 KiB of lines.
+    /// Lines rendered for the follower being pumped, handed to its connection in one append
+    /// once `sendBytes` are there (and at the end of the pump). Rendered in place
+    /// (`ChangeText.render`): no allocation per line.
+    private let scratch: UnsafeMutablePointer<UInt8>
+    private var scratchUsed = 0
+    /// Records a cursor hands over per read: one read renders about 200 KiB of lines.
     static let recordsPerRead = 1024
     /// Accounts of a snapshot rendered per step.
     static let accountsPerStep = 1024
+    /// Rendered bytes handed to the connection at once.
+    static let sendBytes = 256 << 10
+    /// Room for `sendBytes` and one more read or step of lines at their longest (640 KiB).
+    static let scratchBytes = sendBytes + max(recordsPerRead, accountsPerStep) * ChangeText.maxLineBytes
 
     init(service: DaemonService) {
         self.service = service
-        scratch.reserveCapacity(256 << 10)
+        scratch = .allocate(capacity: Self.scratchBytes)
     }
+
+    deinit { scratch.deallocate() }
 
     var followerCount: Int { followers.count }
 
@@ -144,13 +154,16 @@ final class ChangeStream {
         if let pending = f.pendingEnd { return end(f, error: pending.isEmpty ? nil : pending) }
         let safe = service.durable.releasableLSN
         let highWater = connection.output.highWaterBytes
-        while connection.output.pendingBytes + scratch.count <= highWater {
+        while connection.output.pendingBytes + scratchUsed <= highWater {
+            if scratchUsed >= Self.sendBytes { send(f) }
             if let accounts = f.snapshot {
                 guard safe >= f.snapshotLSN else { break }
                 let end = min(accounts.count, f.snapshotSent + Self.accountsPerStep)
+                var p = scratch + scratchUsed
                 for account in accounts[f.snapshotSent..<end] {
-                    ChangeText.appendSnapshotJSON(lsn: f.snapshotLSN, account, to: &scratch)
+                    p = ChangeText.renderSnapshot(lsn: f.snapshotLSN, account, at: p)
                 }
+                scratchUsed = p - scratch
                 linesStreamed += UInt64(end - f.snapshotSent)
                 f.snapshotSent = end
                 if end == accounts.count { f.snapshot = nil }
@@ -160,20 +173,24 @@ final class ChangeStream {
             if f.cursor == nil { f.cursor = service.durable.journal.makeCursor(from: f.from) }
             var stop: String?
             let progress: CursorProgress
+            var p = scratch + scratchUsed
             do {
                 progress = try f.cursor!.read(through: safe, maxRecords: Self.recordsPerRead) { lsn, payload in
                     guard stop == nil else { return }
                     switch TransactionRecord.decodeFull(payload) {
-                    case .full(let t, let effect): ChangeText.appendJSON(lsn: lsn, t, effect, to: &scratch)
+                    case .full(let t, let effect): p = ChangeText.render(lsn: lsn, t, effect, at: p)
                     case .transactionOnly:
                         stop = "lsn gone: record \(lsn) was journaled without its outcome (journal format 1)"
                     case .invalid: stop = "journal record \(lsn) is not a transaction"
                     }
                 }
             } catch {
+                scratchUsed = p - scratch
                 service.log.warning("follower on connection \(connection.id): \(error)")
                 return end(f, error: "journal unavailable: \(error)")
             }
+            scratchUsed = p - scratch
+            assert(scratchUsed <= Self.scratchBytes, "rendered past the scratch buffer")
             if let stop { return end(f, error: stop) }
             switch progress {
             case .gone(let oldest): return end(f, error: Self.goneMessage(oldest: oldest))
@@ -189,13 +206,13 @@ final class ChangeStream {
 
     /// Writes what was rendered for `f`, framed, and lets it go at once (it is safe already).
     private func send(_ f: Follower) {
-        guard !scratch.isEmpty else { return }
+        guard scratchUsed > 0 else { return }
         let connection = f.connection
-        if f.framing == .chunked { connection.write(Array(String(scratch.count, radix: 16).utf8) + [0x0D, 0x0A]) }
-        connection.write(scratch)
+        if f.framing == .chunked { connection.write(Array(String(scratchUsed, radix: 16).utf8) + [0x0D, 0x0A]) }
+        connection.write(UnsafeRawBufferPointer(start: scratch, count: scratchUsed))
         if f.framing == .chunked { connection.write([0x0D, 0x0A]) }
         connection.releaseAll()
-        scratch.removeAll(keepingCapacity: true)
+        scratchUsed = 0
     }
 
     /// Ends a follower: what it has, an error line if any, the end of the body, then the close.
@@ -208,9 +225,17 @@ final class ChangeStream {
             return
         }
         if let error {
+            var line: [UInt8] = []
             switch f.framing {
-            case .lines: scratch.append(contentsOf: "ERR \(error)\n".utf8)
-            case .chunked, .closeDelimited: HTTPResponse.appendErrorBody(message: error, to: &scratch); scratch.append(0x0A)
+            case .lines: line.append(contentsOf: "ERR \(error)\n".utf8)
+            case .chunked, .closeDelimited: HTTPResponse.appendErrorBody(message: error, to: &line); line.append(0x0A)
+            }
+            // With the lines rendered before it (one chunk), unless it would not fit.
+            if scratchUsed + line.count > Self.scratchBytes { send(f) }
+            line.withUnsafeBufferPointer { text in
+                let n = min(text.count, Self.scratchBytes - scratchUsed)
+                (scratch + scratchUsed).update(from: text.baseAddress!, count: n)
+                scratchUsed += n
             }
         }
         send(f)
