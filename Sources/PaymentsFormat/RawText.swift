@@ -31,11 +31,16 @@ public enum RawText {
         return p + 1
     }
 
-    /// How many decimal digits `value` has (1 for 0).
+    /// How many decimal digits `value` has (1 for 0): a few comparisons for the numbers a line
+    /// holds (LSNs, ids, whole amounts below 10^8), a loop past that.
     @inlinable @inline(__always)
     static func digitCount(_ value: UInt64) -> Int {
-        var n = 1
-        var bound: UInt64 = 10
+        if value < 100_000_000 {
+            if value < 10_000 { return value < 100 ? (value < 10 ? 1 : 2) : (value < 1_000 ? 3 : 4) }
+            return value < 1_000_000 ? (value < 100_000 ? 5 : 6) : (value < 10_000_000 ? 7 : 8)
+        }
+        var n = 9
+        var bound: UInt64 = 1_000_000_000
         while n < 20 && value >= bound {
             n += 1
             bound &*= 10
