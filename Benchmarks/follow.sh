@@ -4,13 +4,15 @@
 #   (a) with no follower, and
 #   (b) with one follower reading `FOLLOW 0` on its own connection as fast as it can,
 # RUNS times each, in the same run (the order alternates: a b, b a, a b, ...). Reports the ingest
-# time of each, the slowdown of (b) against (a) (best against best, and the ratio), and the
+# time of each, the slowdown of (b) against (a) (best against best, and the ratio), the medians
+# (on a machine shared with other work the best of each is the steadier comparison), and the
 # follower's lag at the end: how long after the last reply to the sender the follower had the
 # line of the last record.
 # The follower is started, connected and registered (`STATS` shows `followers=1`) before the
 # clock starts, so its interpreter's start-up is not counted; it reads into one buffer
-# (`recv_into`), counts the lines, and must end with the line of the last journaled LSN (checked
-# against the daemon's `last_lsn`): a run where it did not get everything fails the benchmark.
+# (`recv_into`), counts every line, and must end with the line of the last journaled LSN
+# (checked against the daemon's `last_lsn`): a run where it did not get everything fails the
+# benchmark.
 # With PAYMENTSD_V1=/path/to/an/older/paymentsd, also (c): the same ingest into that binary
 # (journal records version 1, 7/15 bytes) against (a) (version 2, 25/33 bytes).
 # Usage: Benchmarks/follow.sh [N] [RUNS]. Needs python3.
@@ -98,18 +100,19 @@ ingest() {  # ingest BINARY DIR WITH_FOLLOWER -> prints seconds and lag
 dir="$tmp/count"; mkdir -p "$dir"; start_daemon "$bin/paymentsd" "$dir"
 "$bin/paymentsctl" --unix "$dir/d.sock" send "$data" >/dev/null; records=$(last_lsn "$dir"); stop_daemon; rm -rf "$dir"
 echo "stream: $n lines, $records journaled transactions"
-best_a=""; best_b=""; best_c=""; lags=()
+best_a=""; best_b=""; best_c=""; lags=(); all_a=(); all_b=()
 run_a() {
   d="$tmp/a$run"; mkdir -p "$d"; read -r s _ < <(ingest "$bin/paymentsd" "$d" no); rm -rf "$d"
   [ -n "$s" ] || exit 1
   echo "run $run: no follower:   $s s"
+  all_a+=("$s")
   if [ -z "$best_a" ] || awk "BEGIN{exit !($s < $best_a)}"; then best_a=$s; fi
 }
 run_b() {
   d="$tmp/b$run"; mkdir -p "$d"; read -r s lag < <(ingest "$bin/paymentsd" "$d" yes); rm -rf "$d"
   [ -n "$s" ] || exit 1
   echo "run $run: one follower:  $s s, follower had the last record (lsn $records) ${lag} s after the last reply"
-  lags+=("$lag")
+  lags+=("$lag"); all_b+=("$s")
   if [ -z "$best_b" ] || awk "BEGIN{exit !($s < $best_b)}"; then best_b=$s; fi
 }
 for run in $(seq "$runs"); do
@@ -123,6 +126,9 @@ done
 echo
 echo "best ingest, no follower:  $best_a s ($(awk -v n="$records" -v s="$best_a" 'BEGIN{printf "%.0f", n / s}') transactions/s)"
 echo "best ingest, one follower: $best_b s ($(awk -v n="$records" -v s="$best_b" 'BEGIN{printf "%.0f", n / s}') transactions/s), slowdown $(awk -v a="$best_a" -v b="$best_b" 'BEGIN{printf "%+.1f %% (ratio %.2f)", (b / a - 1) * 100, b / a}')"
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+med_a=$(median "${all_a[@]}"); med_b=$(median "${all_b[@]}")
+echo "median ingest:             $med_a s without, $med_b s with a follower (ratio $(awk -v a="$med_a" -v b="$med_b" 'BEGIN{printf "%.2f", b / a}'))"
 echo "follower lag at the end:   ${lags[*]} s"
 if [ -n "$best_c" ]; then
   echo "best ingest, v1 records:   $best_c s; v2 records cost $(awk -v a="$best_c" -v b="$best_a" 'BEGIN{printf "%+.1f %%", (b / a - 1) * 100}')"
