@@ -15,6 +15,7 @@
 # benchmark.
 # With PAYMENTSD_V1=/path/to/an/older/paymentsd, also (c): the same ingest into that binary
 # (journal records version 1, 7/15 bytes) against (a) (version 2, 25/33 bytes).
+# PAYMENTSD=/path/to/paymentsd measures that build instead of this tree's (an earlier commit, say).
 # Usage: Benchmarks/follow.sh [N] [RUNS]. Needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ swift build -c release --scratch-path "$scratch" --product paymentsd >/dev/null
 swift build -c release --scratch-path "$scratch" --product paymentsctl >/dev/null
 swift build -c release --scratch-path "$scratch" --product payments-bench >/dev/null
 bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+daemon=${PAYMENTSD:-$bin/paymentsd}
 mkdir -p Benchmarks/out
 data=Benchmarks/out/stream-$n.csv
 [ -f "$data" ] || "$bin/payments-bench" "$data" "$n"
@@ -97,19 +99,19 @@ ingest() {  # ingest BINARY DIR WITH_FOLLOWER -> prints seconds and lag
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}') $lag"
 }
 # How many records N lines make (malformed lines are not journaled).
-dir="$tmp/count"; mkdir -p "$dir"; start_daemon "$bin/paymentsd" "$dir"
+dir="$tmp/count"; mkdir -p "$dir"; start_daemon "$daemon" "$dir"
 "$bin/paymentsctl" --unix "$dir/d.sock" send "$data" >/dev/null; records=$(last_lsn "$dir"); stop_daemon; rm -rf "$dir"
 echo "stream: $n lines, $records journaled transactions"
 best_a=""; best_b=""; best_c=""; lags=(); all_a=(); all_b=()
 run_a() {
-  d="$tmp/a$run"; mkdir -p "$d"; read -r s _ < <(ingest "$bin/paymentsd" "$d" no); rm -rf "$d"
+  d="$tmp/a$run"; mkdir -p "$d"; read -r s _ < <(ingest "$daemon" "$d" no); rm -rf "$d"
   [ -n "$s" ] || exit 1
   echo "run $run: no follower:   $s s"
   all_a+=("$s")
   if [ -z "$best_a" ] || awk "BEGIN{exit !($s < $best_a)}"; then best_a=$s; fi
 }
 run_b() {
-  d="$tmp/b$run"; mkdir -p "$d"; read -r s lag < <(ingest "$bin/paymentsd" "$d" yes); rm -rf "$d"
+  d="$tmp/b$run"; mkdir -p "$d"; read -r s lag < <(ingest "$daemon" "$d" yes); rm -rf "$d"
   [ -n "$s" ] || exit 1
   echo "run $run: one follower:  $s s, follower had the last record (lsn $records) ${lag} s after the last reply"
   lags+=("$lag"); all_b+=("$s")
