@@ -48,25 +48,29 @@ public enum RawText {
         return n
     }
 
-    /// Writes `value` in decimal, the last two digits first, two per step.
+    /// The two digits of `n` (0...99) as they lie in memory.
+    @inlinable @inline(__always)
+    static func pair(_ n: UInt64) -> UInt16 {
+        UnsafeRawPointer(digitPairs.utf8Start + Int(truncatingIfNeeded: n &* 2)).loadUnaligned(as: UInt16.self)
+    }
+
+    /// Writes `value` in decimal, the last two digits first, two per step (no checked
+    /// arithmetic: every operand is in range by construction).
     @inlinable
     public static func decimal(_ value: UInt64, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         let end = p + digitCount(value)
-        var q = end
+        var q = UnsafeMutableRawPointer(end)
         var v = value
-        let pairs = digitPairs.utf8Start
         while v >= 100 {
-            let r = Int(v % 100)
+            let r = v % 100
             v /= 100
             q -= 2
-            q[0] = pairs[2 * r]
-            q[1] = pairs[2 * r + 1]
+            q.storeBytes(of: pair(r), as: UInt16.self)
         }
         if v >= 10 {
-            q[-2] = pairs[2 * Int(v)]
-            q[-1] = pairs[2 * Int(v) + 1]
+            (q - 2).storeBytes(of: pair(v), as: UInt16.self)
         } else {
-            q[-1] = 0x30 &+ UInt8(truncatingIfNeeded: v)
+            (q - 1).storeBytes(of: 0x30 &+ UInt8(truncatingIfNeeded: v), as: UInt8.self)
         }
         return end
     }
@@ -79,13 +83,11 @@ public enum RawText {
         let magnitude = amount.units.magnitude
         let unitsPerWhole = UInt64(Amount.unitsPerWhole)
         p = decimal(magnitude / unitsPerWhole, at: p)
-        let fraction = Int(magnitude % unitsPerWhole)
-        let pairs = digitPairs.utf8Start
+        let fraction = magnitude % unitsPerWhole
         p[0] = UInt8(ascii: ".")
-        p[1] = pairs[2 * (fraction / 100)]
-        p[2] = pairs[2 * (fraction / 100) + 1]
-        p[3] = pairs[2 * (fraction % 100)]
-        p[4] = pairs[2 * (fraction % 100) + 1]
+        let raw = UnsafeMutableRawPointer(p + 1)
+        raw.storeBytes(of: pair(fraction / 100), as: UInt16.self)
+        (raw + 2).storeBytes(of: pair(fraction % 100), as: UInt16.self)
         return p + 5
     }
 }
