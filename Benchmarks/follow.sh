@@ -57,14 +57,14 @@ follower() {  # follower SOCKET EXPECT OUT
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"FOLLOW 0\n")
 want, seen = int(sys.argv[2]), 0
-buf = bytearray(1 << 20); view = memoryview(buf); n = 0
+buf = bytearray(1 << 20); view = memoryview(buf); tail = b""
 while seen < want:
     n = s.recv_into(view)
     if not n: break
     seen += buf.count(b"\n", 0, n)
+    tail = (tail + bytes(buf[max(0, n - 1024):n]))[-1024:]  # the last line may span two reads
 print("%.6f %d" % (time.time(), seen))
-tail = bytes(buf[:n]).rstrip(b"\n").rsplit(b"\n", 1)[-1]
-print(tail[:40].decode())
+print(tail.rstrip(b"\n").rsplit(b"\n", 1)[-1][:40].decode())
 PY
   follower_pid=$!
 }
