@@ -4,8 +4,9 @@
 #   (a) with no follower, and
 #   (b) with one follower reading `FOLLOW 0` on its own connection as fast as it can,
 # RUNS times each, in the same run (the order alternates: a b, b a, a b, ...). Reports the ingest
-# time of each, the slowdown of (b) against (a) (best against best, and the ratio), the medians
-# (on a machine shared with other work the best of each is the steadier comparison), and the
+# time of each, the slowdown of (b) against (a) (best against best, and the ratio), the medians,
+# the ratio within each round (its a and b run back to back, so a load that comes and goes on a
+# shared machine weighs on both), and the
 # follower's lag at the end: how long after the last reply to the sender the follower had the
 # line of the last record.
 # The follower is started, connected and registered (`STATS` shows `followers=1`) before the
@@ -130,7 +131,9 @@ echo "best ingest, no follower:  $best_a s ($(awk -v n="$records" -v s="$best_a"
 echo "best ingest, one follower: $best_b s ($(awk -v n="$records" -v s="$best_b" 'BEGIN{printf "%.0f", n / s}') transactions/s), slowdown $(awk -v a="$best_a" -v b="$best_b" 'BEGIN{printf "%+.1f %% (ratio %.2f)", (b / a - 1) * 100, b / a}')"
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 med_a=$(median "${all_a[@]}"); med_b=$(median "${all_b[@]}")
+ratios=(); for i in "${!all_a[@]}"; do ratios+=("$(awk -v a="${all_a[$i]}" -v b="${all_b[$i]}" 'BEGIN{printf "%.3f", b / a}')"); done
 echo "median ingest:             $med_a s without, $med_b s with a follower (ratio $(awk -v a="$med_a" -v b="$med_b" 'BEGIN{printf "%.2f", b / a}'))"
+echo "ratio of each round:       ${ratios[*]} (median $(median "${ratios[@]}"))"
 echo "follower lag at the end:   ${lags[*]} s"
 if [ -n "$best_c" ]; then
   echo "best ingest, v1 records:   $best_c s; v2 records cost $(awk -v a="$best_c" -v b="$best_a" 'BEGIN{printf "%+.1f %%", (b / a - 1) * 100}')"
