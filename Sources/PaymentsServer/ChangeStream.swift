@@ -95,8 +95,9 @@ final class ChangeStream {
             follower.snapshot = durable.engine.ledger.accounts
             follower.snapshotLSN = lsn
         }
-        // The stream keeps its connection's output buffer busy: it keeps its memory (at most a
-        // few high-water marks, the most `reserve` grows it to) rather than reallocating it.
+        // The stream keeps its connection's output buffer busy: it keeps its memory rather than
+        // reallocating it (bounded by `OutputBuffer.reserve`: the high-water mark and one read
+        // of lines, doubled, and at most twice that).
         connection.output.retainedCapacity = .max
         followers[connection.id] = follower
         service.log.debug("connection \(connection.id) follows the journal from record \(follower.from)")
