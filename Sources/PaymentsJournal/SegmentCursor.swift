@@ -53,8 +53,14 @@ final class SegmentCursor: JournalCursor {
         through lsn: UInt64, maxRecords: Int, _ body: (UInt64, UnsafeRawBufferPointer) -> Void
     ) throws(JournalError) -> CursorProgress {
         var count = 0
+        // The journal does not change during a read (same thread): its segment is looked up
+        // once, and again only when the position passes that segment's last record.
+        var current: Recovery.Segment?
         while count < maxRecords && nextLSN <= lsn {
-            guard let segment = try currentSegment() else { return .gone(oldest: journal.oldestReadableLSN) }
+            if current == nil {
+                guard let found = try currentSegment() else { return .gone(oldest: journal.oldestReadableLSN) }
+                current = found
+            }
             switch RecordFraming.decode(buffer, at: at, end: filled) {
             case .record(let payload, let next):
                 if positionLSN == nextLSN {
@@ -64,14 +70,15 @@ final class SegmentCursor: JournalCursor {
                 }
                 positionLSN += 1
                 at = next
+                if positionLSN > current!.lastLSN { current = nil }
             case .corrupt(let reason):
-                throw .damaged(file: path(journal.options.directory, segment.name), offset: chunkStart + at, reason: reason + " while following")
+                throw .damaged(file: path(journal.options.directory, current!.name), offset: chunkStart + at, reason: reason + " while following")
             case .incomplete:
-                guard chunkStart + filled < segment.validEnd else {
-                    throw .damaged(file: path(journal.options.directory, segment.name), offset: chunkStart + at,
+                guard chunkStart + filled < current!.validEnd else {
+                    throw .damaged(file: path(journal.options.directory, current!.name), offset: chunkStart + at,
                                    reason: "record \(positionLSN) missing while following")
                 }
-                try refill(segment)
+                try refill(current!)
             }
         }
         return .records(count)

@@ -64,15 +64,15 @@ final class ChangeStream {
     private var followers: [UInt64: Follower] = [:]
     /// Lines sent since start (records and snapshot accounts), for `STATS` and `/metrics`.
     private(set) var linesStreamed: UInt64 = 0
-    private var scratch: [UInt8] = []
-    /// Records a cursor hands over per read: one read renders about 100 KiB of lines.
+    /// Records a cursor hands over per read: one read renders about 200 KiB of lines.
     static let recordsPerRead = 1024
     /// Accounts of a snapshot rendered per step.
     static let accountsPerStep = 1024
+    /// Rendered bytes let go to the connection at once (one chunk over HTTP).
+    static let sendBytes = 256 << 10
 
     init(service: DaemonService) {
         self.service = service
-        scratch.reserveCapacity(256 << 10)
     }
 
     var followerCount: Int { followers.count }
@@ -98,6 +98,10 @@ final class ChangeStream {
             follower.snapshot = durable.engine.ledger.accounts
             follower.snapshotLSN = lsn
         }
+        // The stream keeps its connection's output buffer busy: it keeps its memory rather than
+        // reallocating it (bounded by `OutputBuffer.reserve`: the high-water mark and one read
+        // of lines, doubled, and at most twice that).
+        connection.output.retainedCapacity = .max
         followers[connection.id] = follower
         service.log.debug("connection \(connection.id) follows the journal from record \(follower.from)")
         return nil
@@ -137,68 +141,88 @@ final class ChangeStream {
         for follower in followers.values { end(follower, error: nil) }
     }
 
+    /// Renders what became safe for `f` straight into its connection's output (`ChangeText.render`:
+    /// no allocation, no copy), until the output is above its high-water mark or the follower has
+    /// everything safe. Rendered bytes are held until `send` lets them go, a chunk at a time.
     private func pump(_ f: Follower) {
         let connection = f.connection
         guard !connection.isClosed, !connection.isClosing else { return }
+        let output = connection.output
         if f.waitingForReplies {
-            guard connection.output.releasedBytes == connection.output.appendedBytes else { return }
+            guard output.releasedBytes == output.appendedBytes else { return }
             f.waitingForReplies = false
         }
         if let pending = f.pendingEnd { return end(f, error: pending.isEmpty ? nil : pending) }
         let safe = service.durable.releasableLSN
-        let highWater = connection.output.highWaterBytes
-        while connection.output.pendingBytes + scratch.count <= highWater {
+        while output.pendingBytes <= output.highWaterBytes {
+            if output.appendedBytes - output.releasedBytes >= UInt64(Self.sendBytes) { send(f) }
             if let accounts = f.snapshot {
                 guard safe >= f.snapshotLSN else { break }
-                let end = min(accounts.count, f.snapshotSent + Self.accountsPerStep)
-                for account in accounts[f.snapshotSent..<end] {
-                    ChangeText.appendSnapshotJSON(lsn: f.snapshotLSN, account, to: &scratch)
+                let range = f.snapshotSent..<min(accounts.count, f.snapshotSent + Self.accountsPerStep)
+                output.append(atMost: range.count * ChangeText.maxLineBytes) { start in
+                    var p = start
+                    for account in accounts[range] { p = ChangeText.renderSnapshot(lsn: f.snapshotLSN, account, at: p) }
+                    return p - start
                 }
-                linesStreamed += UInt64(end - f.snapshotSent)
-                f.snapshotSent = end
-                if end == accounts.count { f.snapshot = nil }
+                linesStreamed += UInt64(range.count)
+                f.snapshotSent = range.upperBound
+                if range.upperBound == accounts.count { f.snapshot = nil }
                 continue
             }
             if f.from > safe { break }
             if f.cursor == nil { f.cursor = service.durable.journal.makeCursor(from: f.from) }
+            let cursor = f.cursor!
+            // Room for the records that can come, at their longest.
+            let most = Int(min(UInt64(Self.recordsPerRead), safe - f.from + 1))
             var stop: String?
-            let progress: CursorProgress
-            do {
-                progress = try f.cursor!.read(through: safe, maxRecords: Self.recordsPerRead) { lsn, payload in
-                    guard stop == nil else { return }
-                    switch TransactionRecord.decodeFull(payload) {
-                    case .full(let t, let effect): ChangeText.appendJSON(lsn: lsn, t, effect, to: &scratch)
-                    case .transactionOnly:
-                        stop = "lsn gone: record \(lsn) was journaled without its outcome (journal format 1)"
-                    case .invalid: stop = "journal record \(lsn) is not a transaction"
+            var failure: JournalError?
+            var progress = CursorProgress.records(0)
+            output.append(atMost: most * ChangeText.maxLineBytes) { start in
+                var p = start
+                do throws(JournalError) {
+                    progress = try cursor.read(through: safe, maxRecords: most) { lsn, payload in
+                        guard stop == nil else { return }
+                        switch TransactionRecord.decodeFull(payload) {
+                        case .full(let t, let effect): p = ChangeText.render(lsn: lsn, t, effect, at: p)
+                        case .transactionOnly:
+                            stop = "lsn gone: record \(lsn) was journaled without its outcome (journal format 1)"
+                        case .invalid: stop = "journal record \(lsn) is not a transaction"
+                        }
                     }
+                } catch {
+                    failure = error
                 }
-            } catch {
-                service.log.warning("follower on connection \(connection.id): \(error)")
-                return end(f, error: "journal unavailable: \(error)")
+                return p - start
+            }
+            if let failure {
+                service.log.warning("follower on connection \(connection.id): \(failure)")
+                return end(f, error: "journal unavailable: \(failure)")
             }
             if let stop { return end(f, error: stop) }
             switch progress {
             case .gone(let oldest): return end(f, error: Self.goneMessage(oldest: oldest))
             case .records(let n):
                 linesStreamed += UInt64(n)
-                f.from = f.cursor!.nextLSN
+                f.from = cursor.nextLSN
             }
             if case .records(0) = progress { break }
         }
         send(f)
-        if connection.output.isAboveHighWater { connection.notifyWhenDrained = true }
+        if output.isAboveHighWater { connection.notifyWhenDrained = true }
     }
 
-    /// Writes what was rendered for `f`, framed, and lets it go at once (it is safe already).
+    /// Lets go what was rendered for `f` since the last send (it is safe already), framed: over
+    /// HTTP chunked, its size goes in front and it becomes one chunk.
     private func send(_ f: Follower) {
-        guard !scratch.isEmpty else { return }
-        let connection = f.connection
-        if f.framing == .chunked { connection.write(Array(String(scratch.count, radix: 16).utf8) + [0x0D, 0x0A]) }
-        connection.write(scratch)
-        if f.framing == .chunked { connection.write([0x0D, 0x0A]) }
-        connection.releaseAll()
-        scratch.removeAll(keepingCapacity: true)
+        let output = f.connection.output
+        let mark = output.releasedBytes
+        let size = output.appendedBytes - mark
+        guard size > 0 else { return }
+        if f.framing == .chunked {
+            output.insert(Array(String(size, radix: 16).utf8) + [0x0D, 0x0A], at: mark)
+            output.append([0x0D, 0x0A])
+        }
+        f.connection.releaseAll()
     }
 
     /// Ends a follower: what it has, an error line if any, the end of the body, then the close.
@@ -211,10 +235,13 @@ final class ChangeStream {
             return
         }
         if let error {
+            // In the same chunk as the lines rendered before it (held, not yet sent).
+            var line: [UInt8] = []
             switch f.framing {
-            case .lines: scratch.append(contentsOf: "ERR \(error)\n".utf8)
-            case .chunked, .closeDelimited: HTTPResponse.appendErrorBody(message: error, to: &scratch); scratch.append(0x0A)
+            case .lines: line.append(contentsOf: "ERR \(error)\n".utf8)
+            case .chunked, .closeDelimited: HTTPResponse.appendErrorBody(message: error, to: &line); line.append(0x0A)
             }
+            connection.output.append(line)
         }
         send(f)
         if f.framing == .chunked { connection.write(Array("0\r\n\r\n".utf8)) }

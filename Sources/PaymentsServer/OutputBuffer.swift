@@ -21,8 +21,14 @@ public final class OutputBuffer {
 
     public let highWaterBytes: Int
     public let lowWaterBytes: Int
-    private var bytes: [UInt8] = []
-    /// `bytes[head...]` are not yet written.
+    /// Capacity kept once everything is written (`retainedCapacityBytes`); a connection that
+    /// streams (the change stream) keeps what its steady flow needs instead of reallocating it.
+    public var retainedCapacity = OutputBuffer.retainedCapacityBytes
+    /// `storage[head..<count]` are not yet written; `capacity` bytes are allocated. Raw memory
+    /// rather than an array so that a caller can render straight into it (`append(atMost:)`).
+    private var storage: UnsafeMutablePointer<UInt8>?
+    private var capacity = 0
+    private var count = 0
     private var head = 0
     public private(set) var appendedBytes: UInt64 = 0
     public private(set) var releasedBytes: UInt64 = 0
@@ -42,6 +48,8 @@ public final class OutputBuffer {
         self.lowWaterBytes = lowWaterBytes
     }
 
+    deinit { storage?.deallocate() }
+
     /// Bytes appended and not yet written, held ones included.
     public var pendingBytes: Int { Int(appendedBytes - writtenBytes) }
     /// Bytes released and not yet written: what a flush would try to write.
@@ -50,12 +58,40 @@ public final class OutputBuffer {
     public var isAtOrBelowLowWater: Bool { pendingBytes <= lowWaterBytes }
 
     public func append(_ data: UnsafeRawBufferPointer) {
-        bytes.append(contentsOf: data)
+        guard let source = data.baseAddress, data.count > 0 else { return }
+        reserve(data.count)
+        UnsafeMutableRawPointer(storage! + count).copyMemory(from: source, byteCount: data.count)
+        count += data.count
         appendedBytes += UInt64(data.count)
     }
 
     public func append(_ data: [UInt8]) {
-        bytes.append(contentsOf: data)
+        data.withUnsafeBytes { append($0) }
+    }
+
+    /// Lets `render` write at most `maxBytes` straight into the buffer, after what is there;
+    /// it returns how many it wrote. No copy: the change stream renders its lines this way.
+    public func append<E: Error>(
+        atMost maxBytes: Int, _ render: (UnsafeMutablePointer<UInt8>) throws(E) -> Int
+    ) throws(E) {
+        reserve(maxBytes)
+        let written = try render(storage! + count)
+        precondition(written >= 0 && written <= maxBytes, "rendered past the room reserved")
+        count += written
+        appendedBytes += UInt64(written)
+    }
+
+    /// Puts `data` before the bytes appended since `mark`, none of which is released yet (a
+    /// chunk's size ahead of the chunk, once the chunk is rendered).
+    public func insert(_ data: [UInt8], at mark: UInt64) {
+        precondition(mark >= releasedBytes && mark >= writtenBytes && mark <= appendedBytes, "insert before a released byte")
+        guard !data.isEmpty else { return }
+        reserve(data.count)
+        let at = count - Int(appendedBytes - mark)
+        let base = UnsafeMutableRawPointer(storage!)
+        (base + at + data.count).copyMemory(from: base + at, byteCount: count - at)
+        data.withUnsafeBytes { (base + at).copyMemory(from: $0.baseAddress!, byteCount: data.count) }
+        count += data.count
         appendedBytes += UInt64(data.count)
     }
 
@@ -65,8 +101,32 @@ public final class OutputBuffer {
     }
 
     public func append(byte: UInt8) {
-        bytes.append(byte)
+        reserve(1)
+        storage![count] = byte
+        count += 1
         appendedBytes += 1
+    }
+
+    /// Room for `extra` more bytes after `count`: the unwritten bytes moved to the front when
+    /// that makes the room and they are no more than twice the written prefix (each byte moved
+    /// is paid for by bytes written), else into a buffer at least twice as large.
+    private func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let live = count - head
+        if let storage, live + extra <= capacity, head >= live / 2 {
+            UnsafeMutableRawPointer(storage).copyMemory(from: storage + head, byteCount: live)
+        } else {
+            let newCapacity = max(live + extra, 2 * capacity, 256)
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            if let storage {
+                bigger.update(from: storage + head, count: live)
+                storage.deallocate()
+            }
+            storage = bigger
+            capacity = newCapacity
+        }
+        count = live
+        head = 0
     }
 
     /// Makes every byte before `mark` writable. Marks only move forward; a mark past the end
@@ -90,27 +150,27 @@ public final class OutputBuffer {
     public func flush<E: Error>(_ write: (UnsafeRawBufferPointer) throws(E) -> Int?) throws(E) -> FlushResult {
         defer { compact() }
         while flushableBytes > 0 {
-            let count = flushableBytes
-            let written: Result<Int?, E> = bytes.withUnsafeBytes { raw in
-                let slice = UnsafeRawBufferPointer(rebasing: raw[head..<(head + count)])
-                do throws(E) { return .success(try write(slice)) } catch { return .failure(error) }
+            guard let n = try write(UnsafeRawBufferPointer(start: storage! + head, count: flushableBytes)) else {
+                return .wouldBlock
             }
-            guard let n = try written.get() else { return .wouldBlock }
+            precondition(n >= 0 && n <= flushableBytes, "wrote more than was handed over")
             head += n
             writtenBytes += UInt64(n)
         }
         return .flushed
     }
 
-    /// Drops written bytes: all of them when the buffer is empty (keeping a modest capacity),
-    /// else the written prefix once it is the larger part.
+    /// Drops written bytes once they all are, giving the memory back above `retainedCapacity`.
+    /// A written prefix before unwritten bytes stays until an append needs its room
+    /// (`reserve`), so that bytes are moved at most once per fill of the buffer.
     private func compact() {
-        if head == bytes.count {
-            if bytes.capacity > Self.retainedCapacityBytes { bytes = [] } else { bytes.removeAll(keepingCapacity: true) }
-            head = 0
-        } else if head > bytes.count / 2 {
-            bytes.removeFirst(head)
-            head = 0
+        guard head == count else { return }
+        if capacity > retainedCapacity {
+            storage?.deallocate()
+            storage = nil
+            capacity = 0
         }
+        count = 0
+        head = 0
     }
 }
