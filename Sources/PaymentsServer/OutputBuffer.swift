@@ -110,8 +110,10 @@ public final class OutputBuffer {
     /// Room for `extra` more bytes after `count`: the unwritten bytes moved to the front when
     /// that makes the room and they are no more than twice the written prefix (each byte moved
     /// is paid for by bytes written), else into a buffer at least twice as large.
+    /// Allocates even for no room at all when nothing is allocated (after `compact` gave the
+    /// memory back): `append(atMost: 0)` must still hand `render` a valid pointer.
     private func reserve(_ extra: Int) {
-        guard count + extra > capacity else { return }
+        guard storage == nil || count + extra > capacity else { return }
         let live = count - head
         if let storage, live + extra <= capacity, head >= live / 2 {
             UnsafeMutableRawPointer(storage).copyMemory(from: storage + head, byteCount: live)

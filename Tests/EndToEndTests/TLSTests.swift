@@ -266,6 +266,22 @@ extension DaemonEndToEnd {
             #expect(try t.curl("/events?from=1").status == 401)
         }
 
+        /// TLS 1.2 and 1.3 are served; a client that offers only 1.1 is refused with the
+        /// protocol_version alert (its security level lowered so that it may offer 1.1 at all).
+        @Test func tls12And13AreServedAnd11IsRefused() throws {
+            let t = try TLSE2EDaemon()
+            for version in ["-tls1_2", "-tls1_3", "-tls1_1"] {
+                let run = try DaemonRun.shell(
+                    "printf 'AUTH \(AccessTokens.read)\\nPING\\nQUIT\\n' | openssl s_client -quiet \(version) -cipher 'DEFAULT:@SECLEVEL=0' "
+                        + "-connect \(t.tcpTarget) -CAfile \(t.certificates.caCertificate) 2>&1", in: t.scratch)
+                if version == "-tls1_1" {
+                    #expect(!run.stdout.contains("PONG") && run.stdout.contains("protocol version"), "TLS 1.1: \(run.stdout)")
+                } else {
+                    #expect(run.stdout.hasSuffix("OK\nPONG\nBYE\n"), "\(version): \(run.stdout)")
+                }
+            }
+        }
+
         /// A TLS client on a plain port fails its handshake without harming the daemon.
         @Test func aTLSClientOnAPlainPortFailsCleanly() throws {
             let scratch = DaemonScratch()

@@ -28,6 +28,31 @@ import PaymentsServer
         }
     }
 
+    /// A stream renders with whatever room is left, none included, and into a buffer whose
+    /// memory a flush gave back: a daemon died of that (`append(atMost: 0)` on no storage).
+    @Test func renderingWithNoRoomAndNoStorage() throws {
+        let (a, b) = socketPair()
+        defer { try? a.close(); try? b.close() }
+        let buffer = OutputBuffer()
+        buffer.retainedCapacity = 0
+        var called = 0
+        buffer.append(atMost: 0) { _ in called += 1; return 0 }
+        #expect(called == 1 && buffer.pendingBytes == 0)
+        buffer.append(atMost: 8) { p in
+            for (i, c) in "line\n".utf8.enumerated() { p[i] = c }
+            return 5
+        }
+        buffer.releaseAll()
+        #expect(try buffer.flush(to: a) == .flushed)
+        #expect(try readAvailable(b) == "line\n")
+        // Everything written and the memory given back (retainedCapacity 0): no room again.
+        buffer.append(atMost: 0) { _ in 0 }
+        buffer.append(atMost: 3) { p in p[0] = 0x6F; p[1] = 0x6B; p[2] = 0x0A; return 3 }
+        buffer.releaseAll()
+        #expect(try buffer.flush(to: a) == .flushed)
+        #expect(try readAvailable(b) == "ok\n")
+    }
+
     @Test func onlyReleasedBytesAreWritten() throws {
         let (writer, reader) = socketPair()
         defer { try? writer.close(); try? reader.close() }
