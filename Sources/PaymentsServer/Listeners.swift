@@ -58,7 +58,6 @@ struct Listeners {
             guard configuration.allowRemote else {
                 throw .startup("\(text) is not a loopback address: pass --allow-remote to accept connections from other hosts")
             }
-            if isInsecure { log.warning(insecureWarning(text)) }
         }
         return parsed
     }
@@ -90,6 +89,8 @@ struct Listeners {
             let guarded = loop.listeners.filter(\.requiresAuth).map(\.displayName)
             log.info("tokens required on \(guarded.isEmpty ? "no listener" : guarded.joined(separator: ", "))")
         }
+        // Remote listeners served with --insecure, flags' and systemd's alike (and every hour: Daemon).
+        for name in insecureRemoteListeners(loop) { log.warning(insecureWarning(name)) }
         if let tls = service.tls {
             let encrypted = loop.listeners.filter { $0.tls != nil }.map(\.displayName)
             log.info("TLS (certificate \(tls.certificate)\(tls.clientCA.map { ", client certificates from \($0) required" } ?? "")) on "
