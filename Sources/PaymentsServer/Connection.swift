@@ -157,7 +157,9 @@ public final class Connection {
             return continueHandshake()
         }
         if tlsReadWaitsForWritable && events.contains(.writable) {
+            // OpenSSL had to send something (a key update's answer) before reading on: now it can.
             tlsReadWaitsForWritable = false
+            if wantsRead { readInput() }
             loop.markDirty(self)
         }
         if tlsWriteWaitsForReadable && events.contains(.readable) {
