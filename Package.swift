@@ -11,7 +11,7 @@
 //   CPaymentsTLS      the system's OpenSSL 3, and a few lines of C for what OpenSSL offers only as macros
 //   PaymentsTLS       the only module that calls OpenSSL: SHA-256, TLS contexts, non-blocking TLS sessions
 //   PaymentsReplication  the journal on PostgreSQL: batches, snapshots, ledger ownership (epoch, lease)
-//   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, systemd glue
+//   PaymentsServer    event loop, listeners, connections, line protocol, HTTP, tokens, TLS, change stream, systemd glue
 //   PaymentsRedis     our small RESP client (for paymentsctl mirror)
 //   PaymentsFollow    the change stream's client side: line reader, LSN file, mirror batches
 //   payments / paymentsd / paymentsctl   thin mains
