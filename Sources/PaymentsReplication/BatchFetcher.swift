@@ -140,17 +140,18 @@ final class BatchFetcher: @unchecked Sendable {
             }
             guard let request else { return }
             var result: Result<[Batch], JournalError>?
-            while result == nil {
+            attempts: while result == nil {
                 switch fetch(after: request.after, &connection) {
                 case .page(let rows): result = .success(rows)
                 case .failed(let error): result = .failure(error)
                 case .unreachable(let why):
                     drop(&connection)
+                    if lock.withLock({ stopping }) { return }
                     if !unreachable {
                         log(.warning, "change stream: PostgreSQL unreachable, followers of older records wait; retrying with backoff: \(why)")
                         unreachable = true
                     }
-                    guard waitToRetry(request, nanoseconds: backoff.take() * 1_000_000) else { break }
+                    guard waitToRetry(request, nanoseconds: backoff.take() * 1_000_000) else { break attempts }
                 }
             }
             guard let result else { continue }
