@@ -9,10 +9,19 @@ import PaymentsPostgres
 /// it has used up the last (and only while its follower's output is under the high-water mark),
 /// so a follower never holds more than one page.
 ///
-/// The thread starts at the first request and lives until `stop`.
+/// PostgreSQL unreachable (or failing the query) is an ordinary fault: the request stays open,
+/// the thread reconnects with `Backoff` (one log line when PostgreSQL goes away, one when it is
+/// back) and answers it then, so its follower simply waits. Only what is wrong with the rows
+/// themselves comes back as a failure, for the follower to be ended with it.
+///
+/// The thread starts at the first request and lives until `stop`, which breaks a query in
+/// flight (`ConnectionInterrupt`) rather than wait for it.
 final class BatchFetcher: @unchecked Sendable {
     /// Rows per page: a row holds up to `maxRowBytes` (8 MiB by default), most far less.
     static let pageRows: Int64 = 4
+    /// How long `stop` waits for the thread once its connection is broken (it then leaves it:
+    /// only a `PQconnectdb` in progress, bounded by `connect_timeout`, can hold it that long).
+    static let stopWaitNanoseconds: UInt64 = 2_000_000_000
 
     final class Request: @unchecked Sendable {
         /// The rows holding records after this LSN.
@@ -26,16 +35,23 @@ final class BatchFetcher: @unchecked Sendable {
     private let ledger: String
     private let connect: @Sendable () throws(JournalError) -> PostgresConnection
     private let done: @Sendable () -> Void
+    private let log: ReplicationLog
     private let lock = PthreadMutex()
     private let changed = PthreadCondition()
+    private let interrupt = ConnectionInterrupt()
     private var queue: [Request] = []
     private var stopping = false
+    private var finished = false
     private var thread: PosixThread?
     /// Requests answered since start (tests and metrics: how often the loop did not serve from memory).
     private(set) var pagesFetched: UInt64 = 0
 
-    init(ledger: String, connect: @escaping @Sendable () throws(JournalError) -> PostgresConnection, done: @escaping @Sendable () -> Void) {
+    init(
+        ledger: String, log: @escaping ReplicationLog, connect: @escaping @Sendable () throws(JournalError) -> PostgresConnection,
+        done: @escaping @Sendable () -> Void
+    ) {
         self.ledger = ledger
+        self.log = log
         self.connect = connect
         self.done = done
     }
@@ -69,43 +85,81 @@ final class BatchFetcher: @unchecked Sendable {
         lock.withLock {
             request.cancelled = true
             queue.removeAll { $0 === request }
+            changed.broadcast()
         }
     }
 
     var fetched: UInt64 { lock.withLock { pagesFetched } }
 
-    /// Ends the thread after the query it is in (bounded by the session's statement timeout).
+    /// Ends the thread without waiting for PostgreSQL: a query in flight is broken off, a
+    /// reconnection's backoff cut short; waits for the thread at most `stopWaitNanoseconds`.
     func stop() {
         let running = lock.withLock { () -> PosixThread? in
             stopping = true
             changed.broadcast()
-            defer { thread = nil }
             return thread
         }
-        running?.join()
+        guard let running else { return }
+        interrupt.interrupt()
+        let deadline = MonotonicClock.nanoseconds() + Self.stopWaitNanoseconds
+        let ended = lock.withLock { () -> Bool in
+            while !finished && MonotonicClock.nanoseconds() < deadline { changed.wait(lock, untilMonotonicNanoseconds: deadline) }
+            if finished { thread = nil }
+            return finished
+        }
+        if ended {
+            running.join()
+        } else {
+            log(.warning, "change stream: the PostgreSQL reader did not stop within \(Self.stopWaitNanoseconds / 1_000_000_000) s; not waiting for it")
+        }
+    }
+
+    private enum Attempt {
+        case page([Batch])
+        /// PostgreSQL could not answer (unreachable, connection lost, statement failed): retry.
+        case unreachable(String)
+        /// The rows are wrong: retrying cannot help.
+        case failed(JournalError)
     }
 
     private func run() {
         var connection: PostgresConnection?
-        defer { connection?.close() }
+        defer {
+            drop(&connection)
+            lock.withLock {
+                finished = true
+                changed.broadcast()
+            }
+        }
+        var backoff = Backoff()
+        var unreachable = false
         while true {
             let request = lock.withLock { () -> Request? in
                 while queue.isEmpty && !stopping { changed.wait(lock) }
                 return stopping ? nil : queue.removeFirst()
             }
             guard let request else { return }
-            let result: Result<[Batch], JournalError>
-            do throws(JournalError) {
-                if connection == nil || connection!.isBroken {
-                    connection?.close()
-                    connection = try connect()
+            var result: Result<[Batch], JournalError>?
+            attempts: while result == nil {
+                switch fetch(after: request.after, &connection) {
+                case .page(let rows): result = .success(rows)
+                case .failed(let error): result = .failure(error)
+                case .unreachable(let why):
+                    drop(&connection)
+                    if lock.withLock({ stopping }) { return }
+                    if !unreachable {
+                        log(.warning, "change stream: PostgreSQL unreachable, followers of older records wait; retrying with backoff: \(why)")
+                        unreachable = true
+                    }
+                    guard waitToRetry(request, nanoseconds: backoff.take() * 1_000_000) else { break attempts }
                 }
-                result = .success(try LedgerReader(connection: connection!, ledger: ledger).batches(after: request.after, limit: Self.pageRows))
-            } catch {
-                connection?.close()
-                connection = nil
-                result = .failure(error)
             }
+            guard let result else { continue }
+            if unreachable {
+                log(.info, "change stream: PostgreSQL reachable again")
+                unreachable = false
+            }
+            backoff.reset()
             let wanted = lock.withLock { () -> Bool in
                 pagesFetched += 1
                 guard !request.cancelled else { return false }
@@ -114,5 +168,42 @@ final class BatchFetcher: @unchecked Sendable {
             }
             if wanted { done() }
         }
+    }
+
+    /// One try at the page after `lsn`, connecting first if needed.
+    private func fetch(after lsn: UInt64, _ connection: inout PostgresConnection?) -> Attempt {
+        if connection == nil || connection!.isBroken {
+            drop(&connection)
+            let fresh: PostgresConnection
+            do { fresh = try connect() } catch { return .unreachable("\(error)") }
+            // Stopped meanwhile: the connection is never used.
+            guard interrupt.attach(fresh) else { fresh.close(); return .unreachable("stopping") }
+            connection = fresh
+        }
+        let result: PostgresResult
+        do {
+            result = try connection!.execute(LedgerSchema.batchesAfter, LedgerReader.batchesAfter(lsn, ledger: ledger, limit: Self.pageRows))
+        } catch {
+            return .unreachable("PostgreSQL: \(error.message)")
+        }
+        do { return .page(try LedgerReader.decodeBatches(result, ledger: ledger)) } catch { return .failed(error) }
+    }
+
+    /// Waits before the next try; false when the request is no longer wanted or the fetcher stops.
+    private func waitToRetry(_ request: Request, nanoseconds: UInt64) -> Bool {
+        let deadline = MonotonicClock.nanoseconds() + nanoseconds
+        return lock.withLock { () -> Bool in
+            while !stopping && !request.cancelled && MonotonicClock.nanoseconds() < deadline {
+                changed.wait(lock, untilMonotonicNanoseconds: deadline)
+            }
+            return !stopping && !request.cancelled
+        }
+    }
+
+    private func drop(_ connection: inout PostgresConnection?) {
+        guard let open = connection else { return }
+        interrupt.detach()
+        open.close()
+        connection = nil
     }
 }

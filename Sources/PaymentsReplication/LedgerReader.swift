@@ -11,7 +11,17 @@ struct LedgerReader {
 
     /// The batches after `lsn`, a page at a time, in order.
     func batches(after lsn: UInt64, limit: Int64 = pageRows) throws(JournalError) -> [Batch] {
-        let result = try query(LedgerSchema.batchesAfter, [.text(ledger), .int64(Int64(lsn)), .int64(limit)])
+        try Self.decodeBatches(try query(LedgerSchema.batchesAfter, Self.batchesAfter(lsn, ledger: ledger, limit: limit)), ledger: ledger)
+    }
+
+    /// The parameters of `LedgerSchema.batchesAfter`.
+    static func batchesAfter(_ lsn: UInt64, ledger: String, limit: Int64) -> [PostgresValue] {
+        [.text(ledger), .int64(Int64(lsn)), .int64(limit)]
+    }
+
+    /// The rows of a `LedgerSchema.batchesAfter` result; a row with a missing or invalid column
+    /// is refused (what the rows hold is for the caller's `walk` to check).
+    static func decodeBatches(_ result: PostgresResult, ledger: String) throws(JournalError) -> [Batch] {
         var batches: [Batch] = []
         batches.reserveCapacity(result.rowCount)
         for row in 0..<result.rowCount {

@@ -56,19 +56,23 @@ extension PostgresJournal {
             }
         }
         releaseLeaseOnStop(w)
-        w.connection?.close()
+        dropConnection(w)
+        lock.withLock {
+            shared.workerDone = true
+            changed.broadcast()
+        }
     }
 
     // MARK: Connections
 
     private func reconnect(_ w: WorkerState) -> Bool {
-        w.connection?.close()
-        w.connection = nil
-        w.pipelined = false
+        dropConnection(w)
         do {
             let connection = try PostgresConnection.connect(options.conninfo)
-            try connection.executeScript(LedgerSchema.sessionSettings)
+            // Stopping, and past the grace for a clean stop: never used.
+            guard workerInterrupt.attach(connection) else { connection.close(); return false }
             w.connection = connection
+            try connection.executeScript(LedgerSchema.sessionSettings)
             if !w.complaint.isEmpty {
                 log(.info, "PostgreSQL reachable again at \(connection.serverAddress)")
                 w.complaint = ""
@@ -83,8 +87,7 @@ extension PostgresJournal {
         } catch {
             complain(w, "PostgreSQL: \(error)")
         }
-        w.connection?.close()
-        w.connection = nil
+        dropConnection(w)
         // The backoff, but the loop hears of the lease running out on time.
         let wait = w.backoff.take()
         let untilExpiry = lock.withLock { () -> UInt64? in
@@ -99,10 +102,18 @@ extension PostgresJournal {
 
     private func lostConnection(_ w: WorkerState, _ why: String) {
         complain(w, "PostgreSQL connection lost (\(why)); reconnecting")
-        w.connection?.close()
+        dropConnection(w)
+        noteLeaseState()
+    }
+
+    /// Closes the worker's connection (taken back from `workerInterrupt` first).
+    private func dropConnection(_ w: WorkerState) {
+        if let connection = w.connection {
+            workerInterrupt.detach()
+            connection.close()
+        }
         w.connection = nil
         w.pipelined = false
-        noteLeaseState()
     }
 
     /// One log line per change of state, not per attempt.
@@ -300,9 +311,7 @@ extension PostgresJournal {
         w.resend = []
         w.inFlight = []
         w.fetchedLSN = 0
-        w.connection?.close()
-        w.connection = nil
-        w.pipelined = false
+        dropConnection(w)
         lock.withLock {
             shared.role = .standby
             shared.queued = []

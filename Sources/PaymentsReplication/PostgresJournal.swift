@@ -44,6 +44,8 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
     /// Tells the worker: batches queued, stop.
     let workerWake: EventFD
     private var thread: PosixThread?
+    /// Breaks the worker's connection when a stop cannot wait for it.
+    let workerInterrupt = ConnectionInterrupt()
 
     // MARK: The change stream (PostgresCursor)
     /// The newest committed rows, for followers near the end (any thread).
@@ -76,7 +78,7 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         loopWake = wake
         recent = RecentBatches(limitBytes: options.followCacheBytes)
         fetcher = BatchFetcher(
-            ledger: options.ledger, connect: { [options] () throws(JournalError) in try Self.connect(options) },
+            ledger: options.ledger, log: log, connect: { [options] () throws(JournalError) in try Self.connect(options) },
             done: { try? wake.signal() })
     }
 
@@ -185,8 +187,14 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         }
     }
 
-    /// Stops the worker. A leader first gives its lease back, so that a standby takes over at
-    /// once instead of after the lease.
+    /// How long a stop lets the worker finish on its own (a leader gives its lease back: one
+    /// round trip) before breaking its connection, and then waits for it again at most.
+    static let stopGraceNanoseconds: UInt64 = 1_000_000_000
+
+    /// Stops the worker and the change stream's fetcher without waiting on PostgreSQL: a leader
+    /// first gives its lease back, so that a standby takes over at once instead of after the
+    /// lease; a query that does not come back within `stopGraceNanoseconds` (a server or a
+    /// network gone silent) is broken off, and the fetcher's at once.
     public func stop() {
         let running = lock.withLock { () -> Bool in
             if shared.stopping { return false }
@@ -196,9 +204,27 @@ public final class PostgresJournal: DurableStore, Committer, Replica, @unchecked
         }
         guard running else { return }
         try? workerWake.signal()
-        thread?.join()
-        thread = nil
         fetcher.stop()
+        guard let worker = thread else { return }
+        thread = nil
+        if !waitForWorker(Self.stopGraceNanoseconds) {
+            workerInterrupt.interrupt()
+            guard waitForWorker(Self.stopGraceNanoseconds) else {
+                return log(.warning, "ledger \(options.ledger): the PostgreSQL worker did not stop; not waiting for it")
+            }
+        }
+        worker.join()
+    }
+
+    /// True once the worker's loop ended, waiting at most `nanoseconds`.
+    private func waitForWorker(_ nanoseconds: UInt64) -> Bool {
+        let deadline = MonotonicClock.nanoseconds() + nanoseconds
+        return lock.withLock { () -> Bool in
+            while !shared.workerDone && MonotonicClock.nanoseconds() < deadline {
+                changed.wait(lock, untilMonotonicNanoseconds: deadline)
+            }
+            return shared.workerDone
+        }
     }
 
     // MARK: Replica
@@ -385,6 +411,8 @@ struct SharedState {
     var promotion: (epoch: UInt64, lsn: UInt64)?
     var failure: JournalError?
     var stopping = false
+    /// The worker's loop ended (its connection closed).
+    var workerDone = false
     /// The first record of the oldest batch row kept (`oldestReadableLSN`).
     var oldestLSN: UInt64 = 1
     var commits: UInt64 = 0

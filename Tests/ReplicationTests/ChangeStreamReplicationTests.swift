@@ -170,12 +170,18 @@ final class StreamReader: @unchecked Sendable {
     private var lines: [String] = []
     private var endLine: String?
     private var closed = false
+    private var holding: Bool
     private let client: LineClient
 
-    init(_ socketPath: String, _ request: String) throws {
+    /// `holding`: reads nothing until `resume()` (the daemon's output to it fills up).
+    init(_ socketPath: String, _ request: String, holding: Bool = false) throws {
         client = try LineClient(socketPath, timeoutSeconds: 90)
+        self.holding = holding
         try client.send(request + "\n")
         Thread { [self] in
+            // Held at most 90 s, like any read.
+            var held = 0
+            while lock.withLock({ self.holding }) && held < 9000 { usleep(10_000); held += 1 }
             while let line = try? client.line() {
                 lock.lock()
                 if line.hasPrefix("ERR ") { endLine = line } else { lines.append(line) }
@@ -187,7 +193,10 @@ final class StreamReader: @unchecked Sendable {
         }.start()
     }
 
+    func resume() { lock.withLock { holding = false } }
+
     var count: Int { lock.lock(); defer { lock.unlock() }; return lines.count }
+    var isClosed: Bool { lock.withLock { closed } }
     /// The `ERR` line that ended the stream, if one did.
     var ended: String? { lock.lock(); defer { lock.unlock() }; return endLine }
     private var snapshot: (lines: [String], closed: Bool, end: String?) {

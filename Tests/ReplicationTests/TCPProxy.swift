@@ -5,6 +5,8 @@ import Glibc
 /// drops what the server sends (the commit happens, its answer never arrives: the outcome is
 /// unknown to the daemon), then closes every relayed connection. New connections pass again.
 /// `freeze()` holds every byte with the connections open, as a network gone silent does.
+/// `block()` cuts every connection and refuses new ones (closed as soon as accepted) until
+/// `unblock()`: PostgreSQL unreachable for as long as the test wants.
 final class TCPProxy: @unchecked Sendable {
     let port: Int
     private let listener: Int32
@@ -13,6 +15,7 @@ final class TCPProxy: @unchecked Sendable {
     private var sockets: [Int32] = []
     private var dropping = false
     private var frozen = false
+    private var refusing = false
     private var closed = false
 
     init(to targetPort: Int) throws {
@@ -47,6 +50,7 @@ final class TCPProxy: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 { if lock.withLock({ closed }) { return } else { continue } }
+            if lock.withLock({ refusing }) { close(client); continue }
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: targetPort)
             let connected = withUnsafePointer(to: &address) { p in
@@ -92,6 +96,14 @@ final class TCPProxy: @unchecked Sendable {
         }
         for fd in open { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
+
+    /// Closes every relayed connection and refuses new ones until `unblock()`.
+    func block() {
+        lock.withLock { refusing = true }
+        cut(droppingFor: 0)
+    }
+
+    func unblock() { lock.withLock { refusing = false } }
 
     /// Holds every byte in both directions, connections open, until `thaw()`.
     func freeze() { lock.withLock { frozen = true } }
