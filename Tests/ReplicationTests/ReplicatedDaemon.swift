@@ -56,7 +56,8 @@ enum Replicated {
                 deposits.append((client, id))
                 id += 1
             case 5..<8:
-                lines.append("withdrawal,\(client),\(id),\(random.below(300)).\(random.below(100))")
+                // Never 0.0: a zero amount is malformed, not a transaction, and would not be journaled.
+                lines.append("withdrawal,\(client),\(id),\(random.below(300)).\(1 + random.below(99))")
                 id += 1
             default:
                 guard let d = deposits.isEmpty ? nil : deposits[random.below(deposits.count)] else { continue }
