@@ -112,6 +112,12 @@ extension DaemonEndToEnd {
             #expect(plain.out == #"{"error":"plain HTTP sent to an HTTPS port: use https://"}"#, "\(plain.out)")
             let metrics = try t.curl("/metrics", token: AccessTokens.read).body
             #expect(metrics.contains("payments_tls_handshake_failures_total 2"), "the plain request and curl's refusal: \(metrics.split(separator: "\n").filter { $0.contains("tls") })")
+            if DaemonRun.toolExists("promtool") {
+                // The page with the auth and TLS families (labels with spaces and parentheses) still parses.
+                let file = t.scratch.write("metrics.txt", metrics)
+                let check = try operatorRun(URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < \"$1\"", "sh", file])
+                #expect(check.status == 0, "promtool: \(check.stdout) \(check.stderr)")
+            }
         }
 
         /// The line protocol with `openssl s_client` and `socat OPENSSL:` as users type them;
