@@ -52,6 +52,9 @@ final class ChangeStream {
         var waitingForReplies = true
         /// Ended while those replies were held: the error to send once they are out ("" none).
         var pendingEnd: String?
+        /// The hash of the token it follows with, on a listener with tokens (§9): a follower sends
+        /// nothing after `FOLLOW`, so a revoked token is checked at reload, not at a next request.
+        var tokenHash: [UInt8]?
 
         init(connection: Connection, framing: Framing, from: UInt64) {
             self.connection = connection
@@ -79,7 +82,7 @@ final class ChangeStream {
 
     /// Turns `connection` into a follower; the error text (after `ERR `) when it cannot start.
     /// The caller has written every reply before the request, and stops reading the connection.
-    func follow(_ connection: Connection, _ start: FollowStart, framing: Framing) -> String? {
+    func follow(_ connection: Connection, _ start: FollowStart, framing: Framing, tokenHash: [UInt8]? = nil) -> String? {
         let durable = service.durable
         let follower: Follower
         switch start {
@@ -102,6 +105,7 @@ final class ChangeStream {
         // reallocating it (bounded by `OutputBuffer.reserve`: the high-water mark and one read
         // of lines, doubled, and at most twice that).
         connection.output.retainedCapacity = .max
+        follower.tokenHash = tokenHash
         followers[connection.id] = follower
         service.log.debug("connection \(connection.id) follows the journal from record \(follower.from)")
         return nil
@@ -133,6 +137,15 @@ final class ChangeStream {
     func stateRebuilt() {
         for follower in followers.values where follower.snapshot != nil && follower.snapshotSent == 0 {
             end(follower, error: "state rebuilt before the snapshot was safe: follow again")
+        }
+    }
+
+    /// The token list was reloaded (SIGHUP): a follower whose token is no longer in it gets what
+    /// was rendered, `ERR auth failed: the token was revoked`, and the close.
+    func revokeFollowers(_ tokens: Tokens) {
+        for follower in followers.values {
+            guard let hash = follower.tokenHash, tokens.entry(forHash: hash) == nil else { continue }
+            end(follower, error: "auth failed: the token was revoked")
         }
     }
 

@@ -40,6 +40,7 @@ final class DaemonService {
             do throws(AuthFile.LoadError) {
                 let file = try AuthFile.load(path)
                 if let tokens { tokens.replace(with: file) } else { tokens = Tokens(file) }
+                stream.revokeFollowers(tokens!)
                 log.info("SIGHUP: auth file \(path) reloaded: \(file.entries.count) token(s)")
             } catch {
                 log.error("SIGHUP: \(error); the tokens loaded before stay in force")

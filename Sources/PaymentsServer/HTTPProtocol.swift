@@ -155,7 +155,8 @@ final class HTTPProtocol: ConnectionHandler {
         }
         finish(connection, closing: false)  // the responses before it go first
         let framing: ChangeStream.Framing = request.version == .http10 ? .closeDelimited : .chunked
-        if let refusal = service.stream.follow(connection, start, framing: framing) {
+        let token = connection.listener.requiresAuth ? Tokens.hash(session.access.token) : nil
+        if let refusal = service.stream.follow(connection, start, framing: framing, tokenHash: token) {
             HTTPResponse.appendError(.gone, message: refusal, close: close, requestVersion: request.version,
                                      extraHeaders: routes.dateLine, to: &scratch)
             return false

@@ -123,7 +123,9 @@ final class LineProtocol: ConnectionHandler {
                 connection.write(scratch)
                 scratch.removeAll(keepingCapacity: true)
             }
-            if let refusal = service.stream.follow(connection, start, framing: .lines) {
+            let session = unsafeDowncast(connection.context!, to: Session.self)
+            let token = session.checksRoles ? session.tokenHash : nil
+            if let refusal = service.stream.follow(connection, start, framing: .lines, tokenHash: token) {
                 scratch.append(contentsOf: "ERR \(refusal)\n".utf8)
             } else {
                 connection.park()  // no more requests: the connection is the stream's

@@ -180,6 +180,12 @@ extension DaemonEndToEnd {
             #expect(try kept.ask("AUTH \(AccessTokens.write)") == "OK")
             #expect(try revoked.ask("AUTH \(AccessTokens.read)") == "OK")
             #expect(try kept.ask("deposit,3,1,1.0") == "OK")
+            // Followers send nothing after FOLLOW: a revoked token must end the stream at the reload.
+            let revokedFollower = try DaemonClient(d.tcpAddress), keptFollower = try DaemonClient(d.tcpAddress)
+            #expect(try revokedFollower.ask("AUTH \(AccessTokens.read)") == "OK")
+            #expect(try keptFollower.ask("AUTH \(AccessTokens.write)") == "OK")
+            #expect(try revokedFollower.ask("FOLLOW 1").hasPrefix(#"{"lsn":1,"#))
+            #expect(try keptFollower.ask("FOLLOW 1").hasPrefix(#"{"lsn":1,"#))
 
             let replacement = ["write partner-a \(AccessTokens.writeHash)", "read dashboards-2 \(AccessTokens.rotatedHash)"]
             _ = AccessTokens.file(scratch, replacement, name: "auth.new")
@@ -188,6 +194,8 @@ extension DaemonEndToEnd {
             try operatorWait("the reload is logged") { d.log.contains("reloaded: 2 token(s)") }
 
             #expect(try kept.ask("deposit,3,2,1.0") == "OK", "a token that stayed works on its open connection")
+            #expect(try revokedFollower.readToEnd() == "ERR auth failed: the token was revoked\n", "a revoked follower's stream ends")
+            #expect(try keptFollower.expectLine().hasPrefix(#"{"lsn":2,"#), "a follower whose token stayed goes on")
             try revoked.send("GET 3\n")
             #expect(try revoked.readToEnd() == "ERR auth failed\n", "a removed token stops working at once")
             let fresh = try DaemonClient(d.tcpAddress)
