@@ -114,7 +114,7 @@ extension DaemonEndToEnd {
         @Test func versionIsPrinted() throws {
             let scratch = DaemonScratch()
             let r = try OperatorRun.paymentsctl(["--version"], in: scratch)
-            #expect(r.status == 0 && r.stdout == "paymentsctl 0.4.0\n" && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
+            #expect(r.status == 0 && r.stdout == "paymentsctl 0.5.0\n" && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
         }
 
         /// Point 9: with no command on a terminal, a prompt named after the socket file (or
